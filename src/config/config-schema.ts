@@ -1,0 +1,208 @@
+/**
+ * Every environment variable the service reads: its type, default and a one-line description.
+ * `.env.example` is checked against this list by a test; `load-config.ts` is the only reader.
+ */
+
+export type VariableKind = 'string' | 'integer' | 'boolean' | 'url' | 'enum' | 'list';
+
+export interface VariableSpec {
+  kind: VariableKind;
+  description: string;
+  /** Default as it would be written in the environment; undefined = unset. */
+  default?: string;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Secrets are never logged or printed. */
+  isSecret?: boolean;
+  /** Group heading in `.env.example` and the README. */
+  group: 'Server' | 'WhatsApp' | 'Database' | 'Dispatch' | 'Security' | 'Tickets' | 'Media' | 'Logging';
+}
+
+export const CONFIG_VARIABLES = {
+  PORT: { kind: 'integer', min: 0, max: 65535, default: '3000', group: 'Server', description: 'HTTP port.' },
+  HOST: {
+    kind: 'string',
+    default: '127.0.0.1',
+    group: 'Server',
+    description: 'Interface to listen on (0.0.0.0 in containers).',
+  },
+  APP_ORIGIN: {
+    kind: 'url',
+    group: 'Server',
+    description: "The app's public origin, for the same-origin check and links (default: http://HOST:PORT).",
+  },
+  NODE_ENV: {
+    kind: 'string',
+    default: 'development',
+    group: 'Server',
+    description: 'Only `production` matters: it forbids the sandbox default and requires INTERNAL_API_KEY.',
+  },
+  DATA_DIR: {
+    kind: 'string',
+    default: './data',
+    group: 'Database',
+    description: 'Where the embedded database, the generated dev API key and local media live.',
+  },
+  DATABASE_URL: {
+    kind: 'string',
+    group: 'Database',
+    isSecret: true,
+    description:
+      'postgres://… for PostgreSQL (Supabase included); default: SQLite file DATA_DIR/keyhomekey.db.',
+  },
+  WHATSAPP_MODE: {
+    kind: 'enum',
+    values: ['cloud', 'sandbox'],
+    group: 'WhatsApp',
+    description:
+      'cloud = Meta; sandbox = built-in emulator (default when no token is set outside production).',
+  },
+  WHATSAPP_TOKEN: {
+    kind: 'string',
+    isSecret: true,
+    group: 'WhatsApp',
+    description: 'WhatsApp Business Cloud API access token (System User token in production).',
+  },
+  WHATSAPP_PHONE_NUMBER_ID: {
+    kind: 'string',
+    group: 'WhatsApp',
+    description: 'Graph ID of the business phone number that sends.',
+  },
+  WHATSAPP_DEFAULT_TO: {
+    kind: 'string',
+    group: 'WhatsApp',
+    description: 'The central number notified when no provider matches (e.g. 573103055424).',
+  },
+  WHATSAPP_API_URL: {
+    kind: 'url',
+    default: 'https://graph.facebook.com',
+    group: 'WhatsApp',
+    description: 'Graph API base URL; point it at any server that speaks the Cloud API wire format.',
+  },
+  WHATSAPP_API_VERSION: {
+    kind: 'string',
+    default: 'v24.0',
+    group: 'WhatsApp',
+    description: 'Graph API version used in request paths.',
+  },
+  WHATSAPP_APP_SECRET: {
+    kind: 'string',
+    isSecret: true,
+    group: 'WhatsApp',
+    description: "Meta app secret: verifies webhooks' X-Hub-Signature-256.",
+  },
+  WHATSAPP_VERIFY_TOKEN: {
+    kind: 'string',
+    isSecret: true,
+    group: 'WhatsApp',
+    description: 'Token Meta echoes in the webhook verification handshake.',
+  },
+  WHATSAPP_TEMPLATE_NEW_TICKET: {
+    kind: 'string',
+    group: 'WhatsApp',
+    description: 'Approved utility template for the first contact with a provider.',
+  },
+  WHATSAPP_TEMPLATE_LANGUAGE: {
+    kind: 'string',
+    default: 'es',
+    group: 'WhatsApp',
+    description: 'Language code of the templates, exactly as approved (es, es_CO…).',
+  },
+  WHATSAPP_REQUEST_TIMEOUT_MS: {
+    kind: 'integer',
+    min: 100,
+    default: '15000',
+    group: 'WhatsApp',
+    description: 'Timeout of each Graph API request.',
+  },
+  WHATSAPP_MAX_MPS: {
+    kind: 'integer',
+    min: 0,
+    default: '80',
+    group: 'Dispatch',
+    description: 'Messages per second per business number, across all processes (0 = no cap, for tests).',
+  },
+  WHATSAPP_RETRY_BASE_MS: {
+    kind: 'integer',
+    min: 1,
+    default: '1000',
+    group: 'Dispatch',
+    description: 'First retry delay; doubles per attempt with full jitter, capped at 60 s.',
+  },
+  WHATSAPP_MAX_ATTEMPTS: {
+    kind: 'integer',
+    min: 1,
+    max: 100,
+    default: '10',
+    group: 'Dispatch',
+    description: 'Attempts before a transiently failing message is marked failed.',
+  },
+  DISPATCH_CONCURRENCY: {
+    kind: 'integer',
+    min: 1,
+    max: 2000,
+    default: '64',
+    group: 'Dispatch',
+    description: 'Graph requests in flight per process.',
+  },
+  DISPATCH_LEASE_MS: {
+    kind: 'integer',
+    min: 1000,
+    default: '60000',
+    group: 'Dispatch',
+    description:
+      'How long a claimed message is held before another process may take it over (≥ request timeout + 2 s).',
+  },
+  NOTIFY_WAIT_MS: {
+    kind: 'integer',
+    min: 0,
+    default: '10000',
+    group: 'Dispatch',
+    description: 'How long POST /api/whatsapp/notify waits for Meta before answering 202.',
+  },
+  DEFAULT_COUNTRY: {
+    kind: 'string',
+    default: 'CO',
+    group: 'WhatsApp',
+    description: 'ISO country for national numbers without a country code.',
+  },
+  INTERNAL_API_KEY: {
+    kind: 'list',
+    isSecret: true,
+    group: 'Security',
+    description:
+      'x-api-key for server-to-server calls; comma-separated for rotation. Generated into DATA_DIR outside production.',
+  },
+  RATE_LIMIT_MAX: {
+    kind: 'integer',
+    min: 0,
+    default: '600',
+    group: 'Security',
+    description: 'Requests per minute per API key or client address (0 = off).',
+  },
+  BODY_LIMIT_BYTES: {
+    kind: 'integer',
+    min: 1024,
+    default: '65536',
+    group: 'Security',
+    description: 'Largest JSON body accepted (413 above).',
+  },
+  REQUEST_TIMEOUT_MS: {
+    kind: 'integer',
+    min: 0,
+    default: '30000',
+    group: 'Security',
+    description: 'Time allowed to receive a whole request.',
+  },
+  LOG_LEVEL: {
+    kind: 'enum',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    group: 'Logging',
+    description: 'pino log level.',
+  },
+} as const satisfies Record<string, VariableSpec>;
+
+export type VariableName = keyof typeof CONFIG_VARIABLES;

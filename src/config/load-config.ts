@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { CONFIG_VARIABLES, type VariableName, type VariableSpec } from './config-schema.js';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly appOrigin: string;
+  readonly isProduction: boolean;
+  readonly dataDir: string;
+  /** `postgres://…`, or null for the embedded SQLite database in `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly whatsapp: {
+    readonly mode: 'cloud' | 'sandbox';
+    readonly token: string | null;
+    readonly phoneNumberId: string | null;
+    readonly defaultTo: string | null;
+    readonly apiUrl: string;
+    readonly apiVersion: string;
+    readonly appSecret: string | null;
+    readonly verifyToken: string | null;
+    readonly templateNewTicket: string | null;
+    readonly templateLanguage: string;
+    readonly requestTimeoutMs: number;
+  };
+  readonly dispatch: {
+    readonly maxMps: number;
+    readonly retryBaseMs: number;
+    readonly maxAttempts: number;
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly notifyWaitMs: number;
+  };
+  readonly defaultCountry: CountryCode;
+  /** Empty when not configured; main.ts then generates a development key. */
+  readonly internalApiKeys: readonly string[];
+  readonly rateLimitMax: number;
+  readonly bodyLimitBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Room in a claim for a one-second throughput window and the bookkeeping around a send. */
+export const LEASE_MARGIN_MS = 2000;
+
+/**
+ * Reads `.env.local`, then `.env` (from `cwd`), under the real environment, which wins. Throws a
+ * ConfigError naming the first wrong variable. Pure apart from reading those two files.
+ */
+export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: boolean }): Config {
+  const fromFiles = options.readDotenvFiles === false ? {} : readDotenvFiles(options.cwd);
+  const env: Env = { ...fromFiles, ...options.env };
+  const raw = (name: VariableName): string | undefined => {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '') return value;
+    return (CONFIG_VARIABLES[name] as VariableSpec).default;
+  };
+  const str = (name: VariableName): string | null => {
+    const value = raw(name);
+    if (value === undefined) return null;
+    validate(name, value);
+    return value;
+  };
+  const int = (name: VariableName): number => Number(str(name));
+
+  const isProduction = str('NODE_ENV') === 'production';
+  const token = str('WHATSAPP_TOKEN');
+  const mode = (str('WHATSAPP_MODE') ?? (token === null && !isProduction ? 'sandbox' : 'cloud')) as
+    | 'cloud'
+    | 'sandbox';
+  if (mode === 'sandbox' && isProduction) {
+    throw new ConfigError('WHATSAPP_MODE', 'the sandbox cannot be used with NODE_ENV=production');
+  }
+  const port = int('PORT');
+  const host = str('HOST') ?? '127.0.0.1';
+  const defaultCountry = (str('DEFAULT_COUNTRY') ?? 'CO').toUpperCase();
+  if (!isSupportedCountry(defaultCountry)) {
+    throw new ConfigError(
+      'DEFAULT_COUNTRY',
+      `unknown country "${defaultCountry}" (use an ISO code such as CO)`,
+    );
+  }
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'must start with postgres:// (leave it unset for the embedded database)',
+    );
+  }
+  const keys = (str('INTERNAL_API_KEY') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (keys.some((key) => key.length < 16)) {
+    throw new ConfigError('INTERNAL_API_KEY', 'each key must be at least 16 characters');
+  }
+  if (isProduction && keys.length === 0) {
+    throw new ConfigError('INTERNAL_API_KEY', 'is required with NODE_ENV=production');
+  }
+  const leaseMs = int('DISPATCH_LEASE_MS');
+  const requestTimeoutMs = int('WHATSAPP_REQUEST_TIMEOUT_MS');
+  if (leaseMs < requestTimeoutMs + LEASE_MARGIN_MS) {
+    // A claim that expires while its request may still be answered would be sent twice.
+    throw new ConfigError(
+      'DISPATCH_LEASE_MS',
+      `must be at least WHATSAPP_REQUEST_TIMEOUT_MS + ${LEASE_MARGIN_MS} (${requestTimeoutMs + LEASE_MARGIN_MS})`,
+    );
+  }
+  const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+
+  return deepFreeze({
+    port,
+    host,
+    appOrigin: (str('APP_ORIGIN') ?? `http://${linkHost}:${port}`).replace(/\/+$/, ''),
+    isProduction,
+    dataDir: path.resolve(options.cwd, str('DATA_DIR') ?? './data'),
+    databaseUrl,
+    whatsapp: {
+      mode,
+      token,
+      phoneNumberId: str('WHATSAPP_PHONE_NUMBER_ID'),
+      defaultTo: str('WHATSAPP_DEFAULT_TO'),
+      apiUrl: (str('WHATSAPP_API_URL') ?? 'https://graph.facebook.com').replace(/\/+$/, ''),
+      apiVersion: str('WHATSAPP_API_VERSION') ?? 'v24.0',
+      appSecret: str('WHATSAPP_APP_SECRET'),
+      verifyToken: str('WHATSAPP_VERIFY_TOKEN'),
+      templateNewTicket: str('WHATSAPP_TEMPLATE_NEW_TICKET'),
+      templateLanguage: str('WHATSAPP_TEMPLATE_LANGUAGE') ?? 'es',
+      requestTimeoutMs,
+    },
+    dispatch: {
+      maxMps: int('WHATSAPP_MAX_MPS'),
+      retryBaseMs: int('WHATSAPP_RETRY_BASE_MS'),
+      maxAttempts: int('WHATSAPP_MAX_ATTEMPTS'),
+      concurrency: int('DISPATCH_CONCURRENCY'),
+      leaseMs,
+      notifyWaitMs: int('NOTIFY_WAIT_MS'),
+    },
+    defaultCountry,
+    internalApiKeys: keys,
+    rateLimitMax: int('RATE_LIMIT_MAX'),
+    bodyLimitBytes: int('BODY_LIMIT_BYTES'),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),
+    logLevel: str('LOG_LEVEL') ?? 'info',
+  });
+}
+
+function validate(name: VariableName, value: string): void {
+  const spec: VariableSpec = CONFIG_VARIABLES[name];
+  switch (spec.kind) {
+    case 'integer': {
+      if (!/^\d+$/.test(value))
+        throw new ConfigError(name, `must be a whole number, got "${shown(spec, value)}"`);
+      const n = Number(value);
+      if (spec.min !== undefined && n < spec.min) throw new ConfigError(name, `must be at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) throw new ConfigError(name, `must be at most ${spec.max}`);
+      return;
+    }
+    case 'boolean':
+      if (!['true', 'false', '1', '0'].includes(value)) throw new ConfigError(name, 'must be true or false');
+      return;
+    case 'enum':
+      if (!spec.values?.includes(value)) {
+        throw new ConfigError(name, `must be one of ${spec.values?.join(', ')}, got "${shown(spec, value)}"`);
+      }
+      return;
+    case 'url':
+      if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+        throw new ConfigError(name, `must be an http(s) URL, got "${shown(spec, value)}"`);
+      }
+      return;
+    case 'string':
+    case 'list':
+      return;
+  }
+}
+
+function shown(spec: VariableSpec, value: string): string {
+  return spec.isSecret === true ? '[hidden]' : value;
+}
+
+function readDotenvFiles(cwd: string): Record<string, string> {
+  const merged: Record<string, string> = {};
+  // .env.local overrides .env, as in the seed's local development flow.
+  for (const file of ['.env', '.env.local']) {
+    const full = path.join(cwd, file);
+    if (existsSync(full)) Object.assign(merged, parseDotenv(readFileSync(full)));
+  }
+  return merged;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

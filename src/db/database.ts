@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import pg from 'pg';
+import * as messagesMigration from './migrations/0001-messages.js';
+import type { DatabaseSchema } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly dialect: DialectName;
+  /** Human-readable location for the start banner (credentials removed). */
+  readonly description: string;
+  /** The pg pool when on PostgreSQL (the throughput limiter shares it). */
+  readonly pgPool: pg.Pool | null;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://…`, or null for SQLite. */
+  url: string | null;
+  /** SQLite file (created with its folder), or ':memory:'. */
+  sqliteFile: string;
+  /** PostgreSQL schema to use (created if missing); tests use one per file. */
+  pgSchema?: string;
+  pgPoolSize?: number;
+}
+
+const INT8_OID = 20;
+const defaultTypeParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => unknown;
+
+function parseInt8AsNumber(oid: number, format?: 'text' | 'binary'): unknown {
+  return oid === INT8_OID ? (value: string) => Number(value) : defaultTypeParser(oid, format);
+}
+
+export function openDatabase(options: DatabaseOptions): Database {
+  return options.url === null ? openSqlite(options.sqliteFile) : openPostgres(options);
+}
+
+function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new SqliteDatabase(file);
+  // WAL + NORMAL: a committed transaction survives a killed process (only power loss can drop the last ones).
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `SQLite ${file}`,
+    pgPool: null,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(options: DatabaseOptions): Database {
+  const url = options.url ?? '';
+  const schema = options.pgSchema;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.pgPoolSize ?? 10,
+    // Epoch-millisecond bigints fit in a double; parse them as numbers for this pool only.
+    types: { getTypeParser: parseInt8AsNumber as pg.CustomTypesConfig['getTypeParser'] },
+    ...(schema === undefined ? {} : { options: `-c search_path=${quoteIdent(schema)}` }),
+  });
+  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    description: `PostgreSQL ${redactUrl(url)}${schema === undefined ? '' : ` (schema ${schema})`}`,
+    pgPool: pool,
+    close: () => db.destroy(),
+  };
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-messages': messagesMigration,
+};
+
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
+
+/** Applies pending migrations; throws with the failing migration's name. */
+export async function migrateToLatest(database: Database, pgSchema?: string): Promise<string[]> {
+  if (database.dialect === 'postgres' && pgSchema !== undefined) {
+    await sql`create schema if not exists ${sql.id(pgSchema)}`.execute(database.db);
+  }
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
+    ...(pgSchema === undefined ? {} : { migrationTableSchema: pgSchema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed`, { cause: error });
+  }
+  return (results ?? []).map((r) => r.migrationName);
+}
+
+/** True when the database answers and every migration is applied (for /readyz). */
+export async function isDatabaseReady(database: Database): Promise<boolean> {
+  try {
+    const result = await sql<{
+      name: string;
+    }>`select name from kysely_migration order by name desc limit 1`.execute(database.db);
+    return result.rows[0]?.name === LATEST_MIGRATION;
+  } catch {
+    return false;
+  }
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new Error(`invalid schema name ${name}`);
+  return name;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -1,0 +1,98 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { MessageStore } from '../messages/message-store.js';
+import type { SendNotificationDeps } from '../messages/send-notification.js';
+import { newId } from '../shared/ids.js';
+import { ErrorEnvelope } from './contract/envelope.js';
+import { apiKeyGuard, createApiKeyMatcher, keyFingerprint } from './plugins/api-key-auth.js';
+import { registerErrorEnvelope } from './plugins/error-envelope.js';
+import { buildValidatorCompiler } from './plugins/validators.js';
+import { messageRoutes } from './routes/messages/index.js';
+import { healthRoutes } from './routes/ops/health.js';
+import { notifyRoute } from './routes/whatsapp/notify.js';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  apiKeys: readonly string[];
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  /** Requests per minute per API key or client address; 0 = off. */
+  rateLimitMax: number;
+  version: string;
+  notify: SendNotificationDeps;
+  messageStore: MessageStore;
+  isReady: () => Promise<boolean>;
+  /** Extra authenticated routes (e.g. the sandbox inbox) registered under the same guard. */
+  extraApiRoutes?: (api: FastifyInstance) => PromiseLike<unknown>;
+}
+
+/**
+ * The HTTP skin: plugins in a fixed order, then routes. No business logic here; everything the
+ * routes do comes in through the options. Never listens (main.ts does).
+ */
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance keeps Fastify's default generic parameters.
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    genReqId: () => newId(),
+    trustProxy: false,
+  });
+
+  app.setValidatorCompiler(buildValidatorCompiler());
+  app.addSchema(ErrorEnvelope);
+  registerErrorEnvelope(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'KeyhomeKey Dispatch',
+        description: 'Maintenance tickets to the right provider over WhatsApp.',
+        version: options.version,
+      },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', name: 'x-api-key', in: 'header' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { isReady: options.isReady });
+
+  // Everything under /api is authenticated and rate limited.
+  const isValidKey = createApiKeyMatcher(options.apiKeys);
+  await app.register(async (api) => {
+    if (options.rateLimitMax > 0) {
+      await api.register(rateLimit, { global: false });
+      // Before authentication, so floods of bad keys are limited too (per address, since the key is unproven).
+      api.addHook(
+        'onRequest',
+        api.rateLimit({
+          max: options.rateLimitMax,
+          timeWindow: 60_000,
+          keyGenerator: (request) => {
+            const key = request.headers['x-api-key'];
+            // A proven key gets its own budget (fingerprinted, never stored); anything else counts per address.
+            return isValidKey(key) && typeof key === 'string'
+              ? `key:${keyFingerprint(key)}`
+              : `ip:${request.ip}`;
+          },
+          errorResponseBuilder: (_request, context) => ({
+            statusCode: 429,
+            code: 'rate_limited',
+            message: `Too many requests, retry in ${Math.ceil(context.ttl / 1000)} s`,
+          }),
+        }),
+      );
+    }
+    api.addHook('onRequest', apiKeyGuard(isValidKey));
+    await api.register(notifyRoute, { deps: options.notify });
+    await api.register(messageRoutes, { messageStore: options.messageStore });
+    if (options.extraApiRoutes !== undefined) await options.extraApiRoutes(api);
+  });
+
+  return app;
+}

@@ -1,0 +1,352 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.js';
+import { classifyFailure, type FailureClass } from '../whatsapp/graph-error.js';
+import { maskPhoneNumber } from '../whatsapp/phone-number.js';
+import type { OutgoingMessage, SendFailure, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
+import type { MessageError, MessageStatus } from './message.js';
+import type { MessageNotifier } from './message-notifier.js';
+import type { Completion, MessageRow, Outbox } from './outbox.js';
+import { decideRetry, type RetryDecision } from './retry-policy.js';
+import type { ThroughputLimiter } from './throughput-limiter.js';
+
+export interface DispatcherOptions {
+  owner: string;
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Upper bound on the idle wait; wake() cuts it short when a message is queued in this process. */
+  pollIntervalMs: number;
+  /** Rows claimed per round; the cap keeps claimed-but-unsent rows few when throughput is limited. */
+  claimBatch: number;
+}
+
+export interface DispatcherDeps {
+  outbox: Outbox;
+  client: WhatsAppClient;
+  limiter: ThroughputLimiter;
+  notifier: MessageNotifier;
+  logger: Logger;
+  clock: Clock;
+  random: () => number;
+}
+
+type DispatcherState = 'created' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Sends due outbox messages: claim (with a lease) → respect the throughput cap → send concurrently →
+ * classify the outcome → record it (sent, retrying with backoff, failed). Several processes may run
+ * one each against a shared PostgreSQL database.
+ */
+export class Dispatcher {
+  private state: DispatcherState = 'created';
+  private inFlight = 0;
+  private wakeUp: (() => void) | null = null;
+  private readonly abort = new AbortController();
+  private loopDone: Promise<void> = Promise.resolve();
+  private reclaimTimer: NodeJS.Timeout | null = null;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(
+    private readonly deps: DispatcherDeps,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  get status(): DispatcherState {
+    return this.state;
+  }
+
+  start(): void {
+    if (this.state !== 'created') throw new Error(`dispatcher cannot start from ${this.state}`);
+    this.state = 'running';
+    this.loopDone = this.loop();
+    const reclaimEvery = Math.max(250, Math.floor(this.options.leaseMs / 4));
+    this.reclaimTimer = setInterval(() => void this.reclaim(), reclaimEvery);
+    this.reclaimTimer.unref();
+    void this.reclaim();
+  }
+
+  /** Ends claiming, then waits up to `timeoutMs` for sends in flight; their leases cover the rest. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    if (this.reclaimTimer !== null) clearInterval(this.reclaimTimer);
+    this.abort.abort();
+    this.wake();
+    await this.loopDone;
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline)
+      await this.waitForSlot(Math.min(50, deadline - Date.now()));
+    this.state = 'stopped';
+  }
+
+  /** A message became due in this process: look now instead of at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') {
+      const free = this.options.concurrency - this.inFlight;
+      if (free <= 0) {
+        await this.waitForSlot(this.options.pollIntervalMs);
+        continue;
+      }
+      let rows: MessageRow[];
+      try {
+        rows = await this.deps.outbox.claimDue(
+          Math.min(free, this.options.claimBatch),
+          this.options.owner,
+          this.options.leaseMs,
+        );
+      } catch (error) {
+        this.deps.logger.error({ event: 'dispatcher.claim_failed', err: error }, 'could not claim messages');
+        await this.idle(Math.max(this.options.pollIntervalMs, 1000));
+        continue;
+      }
+      if (rows.length === 0) {
+        await this.idle(this.options.pollIntervalMs);
+        continue;
+      }
+      await this.sendWithinCap(rows);
+    }
+  }
+
+  private async sendWithinCap(rows: MessageRow[]): Promise<void> {
+    let next = 0;
+    while (next < rows.length) {
+      let granted: number;
+      try {
+        granted = await this.deps.limiter.acquire(rows.length - next, this.abort.signal);
+      } catch (error) {
+        if (this.abort.signal.aborted) return; // stopping: the leases hand these rows back
+        this.deps.logger.error(
+          { event: 'dispatcher.limiter_failed', err: error },
+          'throughput limiter failed',
+        );
+        await this.idle(1000);
+        continue;
+      }
+      for (const row of rows.slice(next, next + granted)) {
+        this.inFlight++;
+        void this.processSafely(row).finally(() => {
+          this.inFlight--;
+          for (const resolve of this.idleWaiters) resolve();
+        });
+      }
+      next += granted;
+    }
+  }
+
+  /** A message that cannot be processed fails alone; it never stops the loop or the process. */
+  private async processSafely(row: MessageRow): Promise<void> {
+    try {
+      await this.process(row);
+    } catch (error) {
+      this.deps.logger.error(
+        { event: 'dispatcher.process_failed', messageId: row.id, err: error },
+        'could not process message',
+      );
+    }
+  }
+
+  private async process(row: MessageRow): Promise<void> {
+    const { client, outbox, logger, clock } = this.deps;
+    const to = maskPhoneNumber(row.recipient);
+    const message = parsePayload(row.payload);
+    if (message === null) {
+      const error: MessageError = {
+        code: 'invalid_payload',
+        message: 'stored message payload is unreadable',
+        whatsappCode: null,
+        details: null,
+        fbtraceId: null,
+      };
+      await outbox.complete({ id: row.id, owner: this.options.owner, outcome: 'failed', error });
+      logger.error({ event: 'whatsapp.failed', messageId: row.id, to, error }, 'message failed');
+      this.deps.notifier.notify(row.id, 'failed');
+      return;
+    }
+    const startedAt = clock.now();
+    const result = await client.sendMessage({ to: row.recipient, message, callbackData: row.id });
+    let completion: Completion;
+    if (result.ok) {
+      const hadPairHold = row.last_error !== null && row.last_error.includes('"whatsapp_pair_rate_limited"');
+      completion = {
+        id: row.id,
+        owner: this.options.owner,
+        outcome: 'sent',
+        wamid: result.wamid,
+        clearRecipientHold: hadPairHold,
+      };
+    } else {
+      completion = await this.failureCompletion(row, result.failure);
+    }
+    let isApplied: boolean;
+    try {
+      isApplied = await outbox.complete(completion);
+    } catch (error) {
+      logger.error(
+        { event: 'dispatcher.record_failed', messageId: row.id, err: error },
+        'could not record send outcome',
+      );
+      return;
+    }
+    if (!isApplied) {
+      logger.warn(
+        { event: 'dispatcher.lease_lost', messageId: row.id },
+        'claim expired before the outcome was recorded',
+      );
+      return;
+    }
+    const elapsedMs = clock.now() - startedAt;
+    const status: MessageStatus = completion.outcome;
+    if (completion.outcome === 'sent') {
+      logger.info(
+        {
+          event: 'whatsapp.sent',
+          messageId: row.id,
+          to,
+          wamid: completion.wamid,
+          attempt: row.attempts,
+          elapsedMs,
+        },
+        'message accepted by WhatsApp',
+      );
+    } else if (completion.outcome === 'retrying') {
+      logger.warn(
+        {
+          event: 'whatsapp.retry_scheduled',
+          messageId: row.id,
+          to,
+          attempt: row.attempts,
+          error: completion.error,
+          nextAttemptAt: new Date(completion.nextAttemptAt).toISOString(),
+        },
+        'send failed; retry scheduled',
+      );
+    } else {
+      logger.error(
+        { event: 'whatsapp.failed', messageId: row.id, to, attempt: row.attempts, error: completion.error },
+        'message failed',
+      );
+    }
+    this.deps.notifier.notify(row.id, status);
+  }
+
+  private async failureCompletion(row: MessageRow, failure: SendFailure): Promise<Completion> {
+    const failureClass = classifyFailure(failure);
+    const pairFailures =
+      failureClass === 'pair_rate'
+        ? await this.deps.outbox.recipientPairFailures(row.recipient).catch(() => 0)
+        : 0;
+    const decision = decideRetry({
+      failureClass,
+      attempts: row.attempts,
+      maxAttempts: this.options.maxAttempts,
+      baseMs: this.options.retryBaseMs,
+      retryAfterMs: failure.retryAfterMs,
+      recipientPairFailures: pairFailures,
+      random: this.deps.random,
+    });
+    const error = toMessageError(failure, failureClass, decision);
+    if (decision.action === 'fail')
+      return { id: row.id, owner: this.options.owner, outcome: 'failed', error };
+    const now = this.deps.clock.now();
+    return {
+      id: row.id,
+      owner: this.options.owner,
+      outcome: 'retrying',
+      nextAttemptAt: now + decision.delayMs,
+      error,
+      holdRecipient:
+        decision.holdRecipientMs === null
+          ? null
+          : { recipient: row.recipient, until: now + decision.holdRecipientMs },
+    };
+  }
+
+  private async reclaim(): Promise<void> {
+    try {
+      const count = await this.deps.outbox.reclaimExpiredLeases(this.options.maxAttempts);
+      if (count > 0) {
+        this.deps.logger.warn(
+          { event: 'dispatcher.leases_reclaimed', count },
+          'took back messages whose claim expired',
+        );
+        this.wake();
+      }
+    } catch (error) {
+      this.deps.logger.error(
+        { event: 'dispatcher.reclaim_failed', err: error },
+        'could not reclaim expired leases',
+      );
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const wakeUp = (): void => done();
+      this.wakeUp = wakeUp;
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => {
+      this.wakeUp = null;
+    });
+  }
+
+  private waitForSlot(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(ms, 1));
+      this.idleWaiters.add(done);
+    });
+  }
+}
+
+function parsePayload(payload: string): OutgoingMessage | null {
+  try {
+    const parsed = JSON.parse(payload) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'kind' in parsed
+      ? (parsed as OutgoingMessage)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+const CODE_BY_CLASS: Record<FailureClass, string> = {
+  transient: 'whatsapp_transient',
+  throughput: 'whatsapp_throughput_limited',
+  pair_rate: 'whatsapp_pair_rate_limited',
+  auth: 'whatsapp_auth_failed',
+  window: 'whatsapp_window_closed',
+  recipient: 'whatsapp_recipient_unavailable',
+  request: 'whatsapp_rejected',
+  account: 'whatsapp_account_blocked',
+};
+
+function toMessageError(
+  failure: SendFailure,
+  failureClass: FailureClass,
+  decision: RetryDecision,
+): MessageError {
+  const isExhausted = decision.action === 'fail' && decision.reason === 'attempts_exhausted';
+  return {
+    code: isExhausted ? 'attempts_exhausted' : CODE_BY_CLASS[failureClass],
+    message: failure.message,
+    whatsappCode: failure.whatsappCode,
+    details: failure.details,
+    fbtraceId: failure.fbtraceId,
+  };
+}

@@ -1,0 +1,107 @@
+import type { Kysely } from 'kysely';
+import type { DatabaseSchema } from '../db/schema.js';
+import type { OutgoingMessageKind } from '../whatsapp/whatsapp-client.js';
+import type { MessageError, MessageEvent, MessageEventType, MessageStatus, MessageView } from './message.js';
+import type { MessageRow } from './outbox.js';
+
+export interface MessageFilter {
+  status?: MessageStatus;
+  to?: string;
+  ticketId?: string;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface MessagePage {
+  items: MessageView[];
+  nextCursor: string | null;
+}
+
+/** Read side of the messages table: single messages with their timeline, and pages. */
+export class MessageStore {
+  constructor(private readonly db: Kysely<DatabaseSchema>) {}
+
+  async get(id: string): Promise<MessageView | null> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) return null;
+    const events = await this.db
+      .selectFrom('message_events')
+      .select(['status', 'at', 'detail'])
+      .where('message_id', '=', id)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return {
+      ...toMessageView(row),
+      events: events.map(
+        (e): MessageEvent => ({
+          status: e.status as MessageEventType,
+          at: new Date(e.at).toISOString(),
+          detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
+        }),
+      ),
+    };
+  }
+
+  /** Newest first; the cursor is the last item's (created_at, id). */
+  async list(filter: MessageFilter): Promise<MessagePage> {
+    let query = this.db.selectFrom('messages').selectAll().where('direction', '=', 'outbound');
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.to !== undefined) query = query.where('recipient', '=', filter.to);
+    if (filter.ticketId !== undefined) query = query.where('ticket_id', '=', filter.ticketId);
+    const after = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
+    if (after !== null) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+    const page = rows.slice(0, filter.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toMessageView),
+      nextCursor:
+        rows.length > filter.limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  async status(id: string): Promise<MessageStatus | null> {
+    const row = await this.db.selectFrom('messages').select('status').where('id', '=', id).executeTakeFirst();
+    return row === undefined ? null : (row.status as MessageStatus);
+  }
+}
+
+export function toMessageView(row: MessageRow): MessageView {
+  const isWaiting = row.status === 'queued' || row.status === 'retrying';
+  return {
+    id: row.id,
+    to: row.recipient,
+    kind: row.kind as OutgoingMessageKind,
+    status: row.status as MessageStatus,
+    messageId: row.wamid,
+    attempts: row.attempts,
+    ticketId: row.ticket_id,
+    lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as MessageError),
+    nextAttemptAt: isWaiting ? new Date(row.next_attempt_at).toISOString() : null,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
+}
+
+/** Returns null for a cursor we did not make. */
+export function decodeCursor(cursor: string): { createdAt: number; id: string } | null {
+  const match = /^(\d{1,16}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  return match === null ? null : { createdAt: Number(match[1]), id: match[2] ?? '' };
+}

@@ -1,0 +1,293 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DatabaseSchema, MessagesTable } from '../db/schema.js';
+import { BatchQueue } from '../shared/batch-queue.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import type { MessageError, MessageEventType, MessageStatus, NewMessage } from './message.js';
+
+export type MessageRow = Selectable<MessagesTable>;
+
+/** How a claimed message's attempt ended; applied only while the claim (lease) is still ours. */
+export type Completion =
+  | { id: string; owner: string; outcome: 'sent'; wamid: string; clearRecipientHold: boolean }
+  | {
+      id: string;
+      owner: string;
+      outcome: 'retrying';
+      nextAttemptAt: number;
+      error: MessageError;
+      holdRecipient: { recipient: string; until: number } | null;
+    }
+  | { id: string; owner: string; outcome: 'failed'; error: MessageError };
+
+export interface EnqueueResult {
+  row: MessageRow;
+  /** False when an Idempotency-Key matched an earlier request. */
+  isNew: boolean;
+}
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+const LEASE_EXHAUSTED: MessageError = {
+  code: 'attempts_exhausted',
+  message: 'every attempt ended without a recorded outcome (the sending process stopped mid-send)',
+  whatsappCode: null,
+  details: null,
+  fbtraceId: null,
+};
+
+/**
+ * The transactional outbox: the `messages` table is the queue. Writers insert rows (grouped into one
+ * transaction when requests arrive together); the dispatcher claims due rows with a lease.
+ */
+export class Outbox {
+  private readonly inserts: BatchQueue<NewMessage, MessageRow>;
+  private readonly completions: BatchQueue<Completion, boolean>;
+
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    private readonly dialect: 'sqlite' | 'postgres',
+    private readonly phoneNumberId: string,
+    private readonly clock: Clock,
+  ) {
+    this.inserts = new BatchQueue((items) => this.insertBatch(items));
+    this.completions = new BatchQueue((items) => this.completeBatch(items), 1000);
+  }
+
+  /** Durably queues a message; resolves after the commit. */
+  async enqueue(message: NewMessage): Promise<EnqueueResult> {
+    if (message.idempotencyKey != null) return this.enqueueIdempotent(message);
+    return { row: await this.inserts.push(message), isNew: true };
+  }
+
+  /** Queues a message inside the caller's transaction (e.g. with the ticket that causes it). */
+  async enqueueInTransaction(trx: Transaction<DatabaseSchema>, message: NewMessage): Promise<MessageRow> {
+    const [row] = await this.writeRows(trx, [message]);
+    return row as MessageRow;
+  }
+
+  private async insertBatch(items: NewMessage[]): Promise<MessageRow[]> {
+    return this.db.transaction().execute((trx) => this.writeRows(trx, items));
+  }
+
+  private async writeRows(trx: Kysely<DatabaseSchema>, items: NewMessage[]): Promise<MessageRow[]> {
+    const now = this.clock.now();
+    const rows: MessageRow[] = items.map((item) => ({
+      id: newId(),
+      direction: 'outbound',
+      phone_number_id: this.phoneNumberId,
+      recipient: item.to,
+      kind: item.message.kind,
+      payload: JSON.stringify(item.message),
+      status: 'queued',
+      attempts: 0,
+      wamid: null,
+      idempotency_key: item.idempotencyKey ?? null,
+      request_hash: item.requestHash ?? null,
+      ticket_id: item.ticketId ?? null,
+      last_error: null,
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      created_at: now,
+      updated_at: now,
+    }));
+    // SQLite allows 32,766 bound parameters per statement; 18 columns × 200 rows stays well under.
+    for (let start = 0; start < rows.length; start += 200) {
+      const chunk = rows.slice(start, start + 200);
+      await trx.insertInto('messages').values(chunk).execute();
+      await trx
+        .insertInto('message_events')
+        .values(
+          chunk.map((row) => ({ id: newId(), message_id: row.id, status: 'queued', at: now, detail: null })),
+        )
+        .execute();
+    }
+    return rows;
+  }
+
+  private async enqueueIdempotent(message: NewMessage): Promise<EnqueueResult> {
+    const key = message.idempotencyKey ?? '';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          const existing = await trx
+            .selectFrom('messages')
+            .selectAll()
+            .where('idempotency_key', '=', key)
+            .executeTakeFirst();
+          if (existing !== undefined && existing.created_at > this.clock.now() - IDEMPOTENCY_WINDOW_MS) {
+            return { row: existing, isNew: false };
+          }
+          if (existing !== undefined) {
+            await trx
+              .updateTable('messages')
+              .set({ idempotency_key: null })
+              .where('id', '=', existing.id)
+              .execute();
+          }
+          const [row] = await this.writeRows(trx, [message]);
+          return { row: row as MessageRow, isNew: true };
+        });
+      } catch (error) {
+        // Two requests with one key raced on PostgreSQL: the unique index let one in; read it back.
+        if (attempt >= 2) throw error;
+      }
+    }
+  }
+
+  /**
+   * Claims up to `limit` due messages for `owner` until `now + leaseMs`. On PostgreSQL, SKIP LOCKED lets
+   * several processes claim disjoint rows at once; SQLite has a single writer.
+   */
+  async claimDue(limit: number, owner: string, leaseMs: number): Promise<MessageRow[]> {
+    const now = this.clock.now();
+    const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const result = await sql<MessageRow>`
+      update messages
+         set status = 'sending', attempts = attempts + 1, lease_owner = ${owner},
+             lease_expires_at = ${now + leaseMs}, updated_at = ${now}
+       where id in (
+         select m.id from messages m
+          where m.status in ('queued', 'retrying') and m.next_attempt_at <= ${now} and m.direction = 'outbound'
+            and not exists (select 1 from recipient_holds h where h.recipient = m.recipient and h.until > ${now})
+          order by m.next_attempt_at
+          limit ${limit}
+          ${lock})
+      returning *`.execute(this.db);
+    return result.rows;
+  }
+
+  /**
+   * Returns messages whose claim expired (their process died mid-send) to the queue. Meta may already
+   * have accepted them, so the timeline marks them `lease_expired`.
+   */
+  async reclaimExpiredLeases(maxAttempts: number): Promise<number> {
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const released = { lease_owner: null, lease_expires_at: null, updated_at: now };
+      // A message whose claims keep expiring (e.g. it stops every process) ends at the attempt budget.
+      const exhausted = await trx
+        .updateTable('messages')
+        .set({ ...released, status: 'failed', last_error: JSON.stringify(LEASE_EXHAUSTED) })
+        .where('status', '=', 'sending')
+        .where('lease_expires_at', '<', now)
+        .where('attempts', '>=', maxAttempts)
+        .returning('id')
+        .execute();
+      const expired = await trx
+        .updateTable('messages')
+        .set({ ...released, status: 'retrying', next_attempt_at: now })
+        .where('status', '=', 'sending')
+        .where('lease_expires_at', '<', now)
+        .returning('id')
+        .execute();
+      const note = { note: 'claim expired; Meta may have accepted it' };
+      const events = [
+        ...[...exhausted, ...expired].map((row) => event(row.id, 'lease_expired', now, note)),
+        ...exhausted.map((row) => event(row.id, 'failed', now, { error: LEASE_EXHAUSTED })),
+      ];
+      if (events.length > 0) await trx.insertInto('message_events').values(events).execute();
+      return exhausted.length + expired.length;
+    });
+  }
+
+  /** Records an attempt's outcome; false when the claim had expired and another process owns it. */
+  complete(completion: Completion): Promise<boolean> {
+    return this.completions.push(completion);
+  }
+
+  private async completeBatch(items: Completion[]): Promise<boolean[]> {
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const applied: boolean[] = [];
+      const events: ReturnType<typeof event>[] = [];
+      for (const item of items) {
+        const result = await trx
+          .updateTable('messages')
+          .set(completionColumns(item, now))
+          .where('id', '=', item.id)
+          .where('status', '=', 'sending')
+          .where('lease_owner', '=', item.owner)
+          .executeTakeFirst();
+        const isApplied = Number(result.numUpdatedRows) === 1;
+        applied.push(isApplied);
+        if (!isApplied) continue;
+        events.push(event(item.id, item.outcome, now, completionDetail(item)));
+        await this.applyRecipientHold(trx, item);
+      }
+      if (events.length > 0) await trx.insertInto('message_events').values(events).execute();
+      return applied;
+    });
+  }
+
+  private async applyRecipientHold(trx: Transaction<DatabaseSchema>, item: Completion): Promise<void> {
+    if (item.outcome === 'retrying' && item.holdRecipient !== null) {
+      const { recipient, until } = item.holdRecipient;
+      await trx
+        .insertInto('recipient_holds')
+        .values({ recipient, until, failures: 1 })
+        .onConflict((oc) =>
+          oc.column('recipient').doUpdateSet({ until, failures: sql`recipient_holds.failures + 1` }),
+        )
+        .execute();
+    }
+    if (item.outcome === 'sent' && item.clearRecipientHold) {
+      const row = await trx
+        .selectFrom('messages')
+        .select('recipient')
+        .where('id', '=', item.id)
+        .executeTakeFirst();
+      if (row !== undefined)
+        await trx.deleteFrom('recipient_holds').where('recipient', '=', row.recipient).execute();
+    }
+  }
+
+  /** Earlier pair-rate failures for a recipient, for the 4^X backoff. */
+  async recipientPairFailures(recipient: string): Promise<number> {
+    const hold = await this.db
+      .selectFrom('recipient_holds')
+      .select('failures')
+      .where('recipient', '=', recipient)
+      .executeTakeFirst();
+    return hold?.failures ?? 0;
+  }
+}
+
+function completionColumns(item: Completion, now: number): Partial<MessageRow> {
+  const released = { lease_owner: null, lease_expires_at: null, updated_at: now };
+  switch (item.outcome) {
+    case 'sent':
+      return { ...released, status: 'sent', wamid: item.wamid };
+    case 'retrying':
+      return {
+        ...released,
+        status: 'retrying',
+        next_attempt_at: item.nextAttemptAt,
+        last_error: JSON.stringify(item.error),
+      };
+    case 'failed':
+      return { ...released, status: 'failed', last_error: JSON.stringify(item.error) };
+  }
+}
+
+function completionDetail(item: Completion): Record<string, unknown> {
+  switch (item.outcome) {
+    case 'sent':
+      return { wamid: item.wamid };
+    case 'retrying':
+      return { error: item.error, nextAttemptAt: new Date(item.nextAttemptAt).toISOString() };
+    case 'failed':
+      return { error: item.error };
+  }
+}
+
+function event(messageId: string, status: MessageEventType | MessageStatus, at: number, detail: unknown) {
+  return {
+    id: newId(),
+    message_id: messageId,
+    status,
+    at,
+    detail: detail === null ? null : JSON.stringify(detail),
+  };
+}

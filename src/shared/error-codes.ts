@@ -1,0 +1,59 @@
+/**
+ * Every error code the public API can answer with: its HTTP status and what it means. The one table;
+ * docs/error-codes.md is checked against it by a test. Retired codes must not be reused.
+ */
+export const ERROR_CODES = {
+  validation_error: {
+    status: 400,
+    description: 'A field is missing, has the wrong type or is out of range; `details.field` names it.',
+  },
+  invalid_json: { status: 400, description: 'The body is not valid JSON.' },
+  invalid_phone_number: {
+    status: 400,
+    description: 'The phone number is not a valid number (after normalization).',
+  },
+  unauthorized: {
+    status: 401,
+    description: 'Missing or wrong `x-api-key` (Origin/Referer alone is never a credential).',
+  },
+  not_found: { status: 404, description: 'No such route or resource.' },
+  idempotency_key_conflict: {
+    status: 409,
+    description: 'The Idempotency-Key was used within 24 h for a different request.',
+  },
+  payload_too_large: { status: 413, description: 'The body is larger than BODY_LIMIT_BYTES.' },
+  unsupported_media_type: { status: 415, description: 'The Content-Type is not accepted by this route.' },
+  rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` header.' },
+  internal_error: {
+    status: 500,
+    description: 'An unexpected error; the response carries a request id to find it in the logs.',
+  },
+  whatsapp_not_configured: {
+    status: 500,
+    description: 'Cloud mode without WHATSAPP_TOKEN / WHATSAPP_PHONE_NUMBER_ID.',
+  },
+  whatsapp_rejected: {
+    status: 502,
+    description: "Meta refused the message for good; `details.whatsappCode` is Meta's code.",
+  },
+  database_unavailable: { status: 503, description: 'The database cannot be reached; retry later.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An expected failure with a stable code. `message` is safe to show to the caller. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}

@@ -1,0 +1,38 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, maskDigitRuns } from './logger.js';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString());
+      callback();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'info', destination }) };
+}
+
+describe('logger', () => {
+  it('redacts API keys, authorization headers, tokens and secrets', () => {
+    const { lines, logger } = capture();
+    logger.info({
+      req: { headers: { 'x-api-key': 'key-123456', authorization: 'Bearer tok-abc' } },
+      config: { token: 'tok-abc', appSecret: 'shh', password: 'pw' },
+    });
+    const line = lines.join('');
+    for (const secret of ['key-123456', 'tok-abc', 'shh', '"pw"']) expect(line).not.toContain(secret);
+    expect(line).toContain('[redacted]');
+  });
+
+  it('masks phone numbers in request URLs', () => {
+    const { lines, logger } = capture();
+    logger.info({ req: { id: 'r1', method: 'GET', url: '/api/messages?to=573103055424' } });
+    expect(lines.join('')).toContain('/api/messages?to=57310***5424');
+    expect(lines.join('')).not.toContain('573103055424');
+  });
+
+  it('keeps short numbers (ids, counts) as they are', () => {
+    expect(maskDigitRuns('/api/messages?limit=50')).toBe('/api/messages?limit=50');
+  });
+});

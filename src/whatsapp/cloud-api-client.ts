@@ -1,0 +1,280 @@
+import { toWireSendRequest } from './outgoing-message.js';
+import type {
+  MediaUpload,
+  SendFailure,
+  SendRequest,
+  SendResult,
+  UploadResult,
+  WhatsAppClient,
+} from './whatsapp-client.js';
+
+export { validateOutgoingMessage, MESSAGE_LIMITS } from './outgoing-message.js';
+
+export interface CloudApiClientOptions {
+  /** e.g. `https://graph.facebook.com` (a trailing slash is tolerated). */
+  baseUrl: string;
+  /** e.g. `v24.0`. */
+  apiVersion: string;
+  /** Graph ID of the business phone number, not the number itself. */
+  phoneNumberId: string;
+  token: string;
+  /** Budget for the whole call: connect, send, and reading the answer. */
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+interface GraphEndpoint {
+  url: string;
+  token: string;
+  timeoutMs: number;
+  fetch: typeof fetch;
+}
+
+interface GraphRequest {
+  body: string | FormData;
+  contentType?: string;
+}
+
+type GraphCallResult = { ok: true; httpStatus: number; body: unknown } | { ok: false; failure: SendFailure };
+
+type FailureFields = Pick<SendFailure, 'kind' | 'message'> & Partial<SendFailure>;
+
+/** The production adapter of `WhatsAppClient`: Meta's Graph API over `fetch`. Never throws once created. */
+export function createCloudApiClient(options: CloudApiClientOptions): WhatsAppClient {
+  assertUsableOptions(options);
+  const messagesEndpoint = graphEndpoint(options, 'messages');
+  const mediaEndpoint = graphEndpoint(options, 'media');
+
+  return {
+    async sendMessage(request: SendRequest): Promise<SendResult> {
+      const body = JSON.stringify(toWireSendRequest(request));
+      const result = await postToGraph(messagesEndpoint, { body, contentType: 'application/json' });
+      return result.ok ? readSendResponse(result.body, result.httpStatus) : result;
+    },
+    async uploadMedia(upload: MediaUpload): Promise<UploadResult> {
+      const result = await postToGraph(mediaEndpoint, { body: toMediaForm(upload) });
+      return result.ok ? readUploadResponse(result.body, result.httpStatus) : result;
+    },
+  };
+}
+
+const API_VERSION = /^v\d+\.\d+$/;
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+// Configuration mistakes should stop the service at startup, not surface later as retryable send failures.
+function assertUsableOptions(options: CloudApiClientOptions): void {
+  const problem = findOptionsProblem(options);
+  if (problem !== null) throw new Error(`Cloud API client: ${problem}`);
+}
+
+function findOptionsProblem(options: CloudApiClientOptions): string | null {
+  if (!URL.canParse(options.baseUrl)) return 'baseUrl is not a valid URL';
+  if (!API_VERSION.test(options.apiVersion)) return 'apiVersion must be like v24.0';
+  if (options.phoneNumberId.trim() === '') return 'phoneNumberId is empty';
+  // fetch would reject such a header with an error that quotes the token.
+  if (!/^[\x21-\x7e]+$/.test(options.token)) return 'token is empty or malformed';
+  if (!isTimerDelay(options.timeoutMs)) return 'timeoutMs must be a positive integer';
+  return null;
+}
+
+// AbortSignal.timeout throws synchronously on anything else, which would break the never-throw contract.
+function isTimerDelay(ms: number): boolean {
+  return Number.isInteger(ms) && ms > 0 && ms <= MAX_TIMER_DELAY_MS;
+}
+
+function graphEndpoint(options: CloudApiClientOptions, edge: 'messages' | 'media'): GraphEndpoint {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  return {
+    url: `${baseUrl}/${options.apiVersion}/${encodeURIComponent(options.phoneNumberId)}/${edge}`,
+    token: options.token,
+    timeoutMs: options.timeoutMs,
+    fetch: options.fetch ?? fetch,
+  };
+}
+
+function toMediaForm(upload: MediaUpload): FormData {
+  const form = new FormData();
+  form.append('messaging_product', 'whatsapp');
+  form.append('type', upload.mimeType);
+  form.append('file', new Blob([upload.data], { type: upload.mimeType }), upload.filename);
+  return form;
+}
+
+async function postToGraph(endpoint: GraphEndpoint, request: GraphRequest): Promise<GraphCallResult> {
+  const signal = AbortSignal.timeout(endpoint.timeoutMs);
+  let httpStatus: number | null = null;
+  try {
+    const response = await endpoint.fetch(endpoint.url, {
+      method: 'POST',
+      headers: graphHeaders(endpoint.token, request.contentType),
+      body: request.body,
+      signal,
+    });
+    httpStatus = response.status;
+    const text = await response.text();
+    return interpretResponse(response, text, endpoint.token);
+  } catch (error) {
+    const failure = signal.aborted
+      ? timeoutFailure(endpoint.timeoutMs, httpStatus)
+      : networkFailure(error, httpStatus, endpoint.token);
+    return { ok: false, failure };
+  }
+}
+
+function graphHeaders(token: string, contentType: string | undefined): Record<string, string> {
+  return {
+    authorization: `Bearer ${token}`,
+    accept: 'application/json',
+    ...(contentType === undefined ? {} : { 'content-type': contentType }),
+  };
+}
+
+function interpretResponse(response: Response, text: string, token: string): GraphCallResult {
+  const body = parseJson(text);
+  const graphError = readGraphError(body);
+  const httpStatus = response.status;
+  if (response.ok && !graphError && body !== undefined) return { ok: true, httpStatus, body };
+
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  if (graphError) {
+    return { ok: false, failure: failure({ ...graphError, httpStatus, retryAfterMs }, token) };
+  }
+  if (response.ok) return invalidResponse(httpStatus, 'body is not JSON');
+  const contentType = response.headers.get('content-type') ?? 'no content type';
+  const message = `HTTP ${httpStatus} without a Graph error body (${contentType})`;
+  // An edge 5xx (502/504) may hide an upstream that did process the send.
+  const isAmbiguous = httpStatus >= 500;
+  return {
+    ok: false,
+    failure: failure({ kind: 'http_error', message, httpStatus, retryAfterMs, isAmbiguous }, token),
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function readGraphError(body: unknown): FailureFields | null {
+  if (!isRecord(body) || !isRecord(body.error)) return null;
+  const { code, message, error_data: errorData, fbtrace_id: fbtraceId } = body.error;
+  if (typeof code !== 'number') return null;
+  return {
+    kind: 'graph_error',
+    whatsappCode: code,
+    message: typeof message === 'string' ? message : `Graph error ${code}`,
+    details: isRecord(errorData) && typeof errorData.details === 'string' ? errorData.details : null,
+    fbtraceId: typeof fbtraceId === 'string' ? fbtraceId : null,
+  };
+}
+
+function readSendResponse(body: unknown, httpStatus: number): SendResult {
+  const wamid = firstElement(body, 'messages', 'id');
+  if (wamid === null) return invalidResponse(httpStatus, 'no messages[0].id in the send response');
+  return { ok: true, wamid, waId: firstElement(body, 'contacts', 'wa_id') };
+}
+
+function readUploadResponse(body: unknown, httpStatus: number): UploadResult {
+  const mediaId = isRecord(body) && typeof body.id === 'string' && body.id !== '' ? body.id : null;
+  if (mediaId === null) return invalidResponse(httpStatus, 'no id in the media upload response');
+  return { ok: true, mediaId };
+}
+
+/** Reads `body[list][0][field]` when it is a non-empty string. */
+function firstElement(body: unknown, list: string, field: string): string | null {
+  const items = isRecord(body) ? body[list] : undefined;
+  const first: unknown = Array.isArray(items) ? items[0] : undefined;
+  const value = isRecord(first) ? first[field] : undefined;
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+// A 2xx we cannot read most likely means Meta accepted the message, hence ambiguous.
+function invalidResponse(httpStatus: number, reason: string): { ok: false; failure: SendFailure } {
+  const message = `HTTP ${httpStatus} ${reason}`;
+  return {
+    ok: false,
+    failure: failure({ kind: 'invalid_response', message, httpStatus, isAmbiguous: true }, ''),
+  };
+}
+
+function timeoutFailure(timeoutMs: number, httpStatus: number | null): SendFailure {
+  return failure(
+    { kind: 'timeout', message: `no answer within ${timeoutMs} ms`, httpStatus, isAmbiguous: true },
+    '',
+  );
+}
+
+/** Error codes that prove the request never left this process (DNS, refused or unreachable connect). */
+const NOT_SENT_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function networkFailure(error: unknown, httpStatus: number | null, token: string): SendFailure {
+  const cause = findErrorWithCode(error);
+  const code = cause?.code ?? null;
+  const detail = cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return failure(
+    {
+      kind: 'network',
+      message: `network error${code === null ? '' : ` ${code}`}: ${detail}`,
+      httpStatus,
+      isAmbiguous: code === null || !NOT_SENT_ERROR_CODES.has(code),
+    },
+    token,
+  );
+}
+
+/** undici wraps socket errors as `TypeError('fetch failed', { cause })`, sometimes in an AggregateError. */
+function findErrorWithCode(error: unknown, depth = 0): { code: string; message: string } | null {
+  if (!(error instanceof Error) || depth > 5) return null;
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string') return { code, message: error.message };
+  const nested = error instanceof AggregateError ? (error.errors as unknown[]) : [];
+  for (const candidate of [error.cause, ...nested]) {
+    const found = findErrorWithCode(candidate, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+function failure(fields: FailureFields, token: string): SendFailure {
+  return {
+    httpStatus: null,
+    whatsappCode: null,
+    details: null,
+    fbtraceId: null,
+    retryAfterMs: null,
+    isAmbiguous: false,
+    ...fields,
+    message: redact(fields.message, token),
+    ...(typeof fields.details === 'string' ? { details: redact(fields.details, token) } : {}),
+  };
+}
+
+// Servers and proxies can echo request headers into error text; the token must never reach logs.
+function redact(text: string, token: string): string {
+  return token === '' ? text : text.replaceAll(token, '[redacted]');
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in ms from `nowMs`; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Date.parse accepts odd strings such as "1.5"; an HTTP date always names a day or month.
+  if (!/[a-z]/i.test(trimmed)) return null;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests sit beside their module; integration tests live in test/integration and run against both
+// databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is set or reachable on 127.0.0.1:5432).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          // Integration tests start servers and child processes; generous timeouts keep a loaded 2-core machine green.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
