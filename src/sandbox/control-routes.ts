@@ -2,6 +2,9 @@ import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest 
 import type { SandboxState } from './sandbox-state.js';
 import { parseScenarioInput } from './scenarios.js';
 
+/** A benchmark that repeats callback data on purpose could otherwise get a huge answer. */
+const DEFAULT_DUPLICATES_LIMIT = 1000;
+
 /**
  * The sandbox's own JSON API under `/sandbox` (no Graph token): the phone's inbox, counters and
  * fault scenarios. Errors are `{ error: { code, message } }`.
@@ -33,10 +36,14 @@ export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (co
     return { reset: true };
   });
 
-  control.get('/stats/duplicates', () => ({
-    duplicateAccepts: state.stats().duplicateAccepts,
-    duplicates: state.duplicates(),
-  }));
+  control.get('/stats/duplicates', (request: FastifyRequest<{ Querystring: { limit?: string } }>) => {
+    const limit = Number(request.query.limit ?? DEFAULT_DUPLICATES_LIMIT);
+    return {
+      duplicateAccepts: state.stats().duplicateAccepts,
+      distinctDuplicates: state.sendStats.distinctDuplicates,
+      duplicates: state.duplicates(Number.isInteger(limit) && limit >= 0 ? limit : DEFAULT_DUPLICATES_LIMIT),
+    };
+  });
 
   control.get('/scenarios', () => ({ scenarios: state.scenarios() }));
 

@@ -1,4 +1,5 @@
 import type { OutboundMessageType, WireSendMessageRequest } from '../whatsapp/wire-types.js';
+import { RingBuffer } from './ring-buffer.js';
 
 /** One accepted message as the recipient's phone sees it. */
 export interface InboxMessage {
@@ -40,17 +41,16 @@ export interface InboxLimits {
 
 /**
  * Messages per recipient with two bounds: the newest `maxPerNumber` per number and the newest
- * `maxTotal` overall. Insertion order is kept in a fixed-size ring, so eviction is O(1).
+ * `maxTotal` overall (a message leaves once `maxTotal` newer ones arrived), both evicted in O(1).
  */
 export class Inbox {
   private readonly recipients = new Map<string, RecipientRecord>();
-  private readonly order: (InboxMessage | undefined)[];
-  private orderStart = 0;
-  private orderLength = 0;
+  /** Every message in arrival order, including ones the per-number cap already dropped. */
+  private readonly arrivals: RingBuffer<InboxMessage>;
   private storedCount = 0;
 
   constructor(private readonly limits: InboxLimits) {
-    this.order = new Array<InboxMessage | undefined>(limits.maxTotal);
+    this.arrivals = new RingBuffer(limits.maxTotal);
   }
 
   add(message: InboxMessage): void {
@@ -63,7 +63,8 @@ export class Inbox {
       recipient.messages.shift();
       this.storedCount -= 1;
     }
-    this.remember(message);
+    const dropped = this.arrivals.push(message);
+    if (dropped) this.evict(dropped);
   }
 
   messagesFor(waId: string): readonly InboxMessage[] {
@@ -94,9 +95,7 @@ export class Inbox {
   clear(): number {
     const removed = this.storedCount;
     this.recipients.clear();
-    this.order.fill(undefined);
-    this.orderStart = 0;
-    this.orderLength = 0;
+    this.arrivals.clear();
     this.storedCount = 0;
     return removed;
   }
@@ -108,21 +107,6 @@ export class Inbox {
       this.recipients.set(waId, recipient);
     }
     return recipient;
-  }
-
-  /** Keeps the global insertion order; when full, the oldest entry leaves the inbox if still there. */
-  private remember(message: InboxMessage): void {
-    const capacity = this.order.length;
-    if (capacity === 0) return;
-    if (this.orderLength === capacity) {
-      const oldest = this.order[this.orderStart];
-      this.order[this.orderStart] = undefined;
-      this.orderStart = (this.orderStart + 1) % capacity;
-      this.orderLength -= 1;
-      if (oldest) this.evict(oldest);
-    }
-    this.order[(this.orderStart + this.orderLength) % capacity] = message;
-    this.orderLength += 1;
   }
 
   /** The globally oldest entry is its number's oldest too, unless the per-number cap already dropped it. */

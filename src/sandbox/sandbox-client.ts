@@ -9,7 +9,11 @@ export interface InboxListing {
 }
 
 export interface DuplicateReport {
+  /** Accepted sends whose callback data had been accepted before. */
   duplicateAccepts: number;
+  /** Distinct callback data values accepted more than once (still tracked). */
+  distinctDuplicates: number;
+  /** At most `limit` (default 1,000) of them. */
   duplicates: CallbackDataCount[];
 }
 
@@ -43,8 +47,8 @@ export class SandboxControlClient {
     return this.call('GET', '/sandbox/stats');
   }
 
-  duplicates(): Promise<DuplicateReport> {
-    return this.call('GET', '/sandbox/stats/duplicates');
+  duplicates(limit?: number): Promise<DuplicateReport> {
+    return this.call('GET', `/sandbox/stats/duplicates${limit === undefined ? '' : `?limit=${limit}`}`);
   }
 
   addScenario(input: ScenarioInput): Promise<Scenario> {

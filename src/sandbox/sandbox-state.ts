@@ -104,8 +104,8 @@ export class SandboxState {
   }
 
   /** Callback data accepted more than once: the client sent the same message twice. */
-  duplicates(): CallbackDataCount[] {
-    return this.sendStats.duplicates();
+  duplicates(limit?: number): CallbackDataCount[] {
+    return this.sendStats.duplicates(limit);
   }
 
   /** Adds a fault; throws a TypeError describing the problem when the input is invalid. */

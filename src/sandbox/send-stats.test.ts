@@ -93,12 +93,18 @@ describe('stats', () => {
     await send(running, 'ticket:1:msg:1');
     await send(running);
 
+    await send(running, 'ticket:2:msg:1');
     expect(await control.duplicates()).toEqual({
-      duplicateAccepts: 2,
-      duplicates: [{ callbackData: 'ticket:1:msg:1', count: 3 }],
+      duplicateAccepts: 3,
+      distinctDuplicates: 2,
+      duplicates: [
+        { callbackData: 'ticket:1:msg:1', count: 3 },
+        { callbackData: 'ticket:2:msg:1', count: 2 },
+      ],
     });
+    expect((await control.duplicates(1)).duplicates).toHaveLength(1);
     expect(running.state.acceptedByCallbackData('ticket:1:msg:1')).toBe(3);
-    expect(running.state.acceptedByCallbackData('ticket:2:msg:1')).toBe(1);
+    expect(running.state.acceptedByCallbackData('ticket:2:msg:1')).toBe(2);
     expect(running.state.acceptedByCallbackData('never')).toBe(0);
   });
 

@@ -1,3 +1,5 @@
+import { RingBuffer } from './ring-buffer.js';
+
 /** How many seconds of per-second history the stats keep. */
 export const PER_SECOND_WINDOW = 120;
 
@@ -47,9 +49,12 @@ export class SendStats {
   private maxPerSecond = 0;
   private duplicateAccepts = 0;
   private readonly acceptedByCallbackData = new Map<string, number>();
+  private readonly callbackDataArrivals: RingBuffer<string>;
   private readonly duplicateCallbackData = new Set<string>();
 
-  constructor(private readonly maxTrackedCallbackData: number) {}
+  constructor(maxTrackedCallbackData: number) {
+    this.callbackDataArrivals = new RingBuffer(maxTrackedCallbackData);
+  }
 
   recordRequest(): void {
     this.requests += 1;
@@ -83,12 +88,18 @@ export class SendStats {
     return this.acceptedByCallbackData.get(callbackData) ?? 0;
   }
 
-  duplicates(): CallbackDataCount[] {
+  /** Callback data accepted more than once, in the order they first repeated, at most `limit` of them. */
+  duplicates(limit = Number.POSITIVE_INFINITY): CallbackDataCount[] {
     const result: CallbackDataCount[] = [];
     for (const callbackData of this.duplicateCallbackData) {
+      if (result.length >= limit) break;
       result.push({ callbackData, count: this.acceptedCountFor(callbackData) });
     }
     return result;
+  }
+
+  get distinctDuplicates(): number {
+    return this.duplicateCallbackData.size;
   }
 
   snapshot(nowMs: number): SendStatsSnapshot {
@@ -122,24 +133,22 @@ export class SendStats {
     this.maxPerSecond = 0;
     this.duplicateAccepts = 0;
     this.acceptedByCallbackData.clear();
+    this.callbackDataArrivals.clear();
     this.duplicateCallbackData.clear();
   }
 
   private countCallbackData(callbackData: string): void {
     const previous = this.acceptedByCallbackData.get(callbackData) ?? 0;
+    this.acceptedByCallbackData.set(callbackData, previous + 1);
     if (previous > 0) {
       this.duplicateAccepts += 1;
       this.duplicateCallbackData.add(callbackData);
-    } else if (this.acceptedByCallbackData.size >= this.maxTrackedCallbackData) {
-      this.forgetOldestCallbackData();
+      return;
     }
-    this.acceptedByCallbackData.set(callbackData, previous + 1);
-  }
-
-  private forgetOldestCallbackData(): void {
-    const oldest = this.acceptedByCallbackData.keys().next();
-    if (oldest.done === true) return;
-    this.acceptedByCallbackData.delete(oldest.value);
-    this.duplicateCallbackData.delete(oldest.value);
+    const forgotten = this.callbackDataArrivals.push(callbackData);
+    if (forgotten !== undefined) {
+      this.acceptedByCallbackData.delete(forgotten);
+      this.duplicateCallbackData.delete(forgotten);
+    }
   }
 }

@@ -10,15 +10,17 @@ export type WamidDirection = 'outbound' | 'inbound';
 const DIRECTION_BYTE: Record<WamidDirection, number> = { outbound: 0x11, inbound: 0x12 };
 
 export function encodeWamid(recipientDigits: string, direction: WamidDirection, hexId: string): string {
-  const recipient = Buffer.from(recipientDigits, 'ascii');
-  const id = Buffer.from(hexId, 'ascii');
-  const bytes = Buffer.concat([
-    Buffer.from([0x1c, 0x18, recipient.length]),
-    recipient,
-    Buffer.from([0x15, 0x02, 0x00, DIRECTION_BYTE[direction], 0x18, id.length]),
-    id,
-    Buffer.from([0x00]),
-  ]);
+  // One allocation per id: this runs for every accepted message.
+  const bytes = Buffer.allocUnsafe(recipientDigits.length + hexId.length + 10);
+  let offset = 0;
+  bytes[offset++] = 0x1c;
+  bytes[offset++] = 0x18;
+  bytes[offset++] = recipientDigits.length;
+  offset += bytes.write(recipientDigits, offset, 'latin1');
+  for (const byte of [0x15, 0x02, 0x00, DIRECTION_BYTE[direction], 0x18, hexId.length])
+    bytes[offset++] = byte;
+  offset += bytes.write(hexId, offset, 'latin1');
+  bytes[offset] = 0x00;
   return 'wamid.' + bytes.toString('base64');
 }
 
