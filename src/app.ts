@@ -16,6 +16,19 @@ import { MessageNotifier } from './messages/message-notifier.js';
 import { MessageStore } from './messages/message-store.js';
 import { Outbox } from './messages/outbox.js';
 import { createThroughputLimiter } from './messages/throughput-limiter.js';
+import { applyPendingStatuses, type StatusDeps } from './messages/apply-status.js';
+import { ConversationWindows } from './messages/conversation-window.js';
+import { WebhookInbox } from './messages/webhook-inbox.js';
+import { createMediaStorage } from './media/create-media-storage.js';
+import { createHttpProviderDirectory } from './providers/provider-directory.js';
+import { createProviderMatcher } from './providers/provider-matcher.js';
+import { ProviderStore } from './providers/provider-store.js';
+import { providerRoutes } from './http/routes/providers/index.js';
+import { ticketRoutes } from './http/routes/tickets/index.js';
+import { webhookRoutes } from './http/routes/whatsapp/webhook.js';
+import type { TicketDeps } from './tickets/create-ticket.js';
+import { TicketStore } from './tickets/ticket-store.js';
+import { normalizePhoneNumber } from './whatsapp/phone-number.js';
 import { buildSandbox, type Sandbox } from './sandbox/build-sandbox.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { newId } from './shared/ids.js';
@@ -51,6 +64,9 @@ export interface App {
   readonly sandbox: Sandbox | null;
   readonly sandboxUrl: string | null;
   readonly phoneNumberId: string;
+  readonly webhookInbox: WebhookInbox;
+  readonly providerStore: ProviderStore;
+  readonly tickets: TicketStore;
   /** Starts background work (the dispatcher). */
   start(): void;
   /** Stops the dispatcher (letting sends in flight finish within `graceMs`), HTTP, sandbox, database. */
@@ -77,7 +93,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const outbox = new Outbox(database.db, database.dialect, whatsapp.phoneNumberId, clock);
   const messageStore = new MessageStore(database.db);
   const notifier = new MessageNotifier();
-  const dispatcher =
+  const windows = new ConversationWindows(database.db, clock);
+  const wakeDispatcher = (): void => dispatcher?.wake();
+  const statusDeps: StatusDeps = { db: database.db, outbox, notifier, clock, logger, wakeDispatcher };
+  const webhookInbox = new WebhookInbox({
+    db: database.db,
+    clock,
+    logger,
+    status: statusDeps,
+    inbound: { db: database.db, windows, clock, logger },
+  });
+  const dispatcher: Dispatcher | null =
     whatsapp.client === null
       ? null
       : new Dispatcher(
@@ -89,6 +115,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
             logger,
             clock,
             random: options.random ?? Math.random,
+            windows,
+            onSent: async (_messageId, wamid) => {
+              await applyPendingStatuses(statusDeps, wamid);
+            },
           },
           {
             owner: `${process.pid}-${newId()}`,
@@ -100,6 +130,46 @@ export async function buildApp(options: AppOptions): Promise<App> {
             claimBatch: config.dispatch.maxMps > 0 ? Math.min(config.dispatch.maxMps, 200) : 200,
           },
         );
+
+  const media = createMediaStorage(config.media);
+  const providerStore = new ProviderStore({ db: database.db, clock, defaultCountry: config.defaultCountry });
+  const directory =
+    config.tickets.directoryUrl === null
+      ? null
+      : createHttpProviderDirectory({
+          url: config.tickets.directoryUrl,
+          timeoutMs: config.tickets.directoryTimeoutMs,
+          logger,
+          defaultCountry: config.defaultCountry,
+        });
+  const tickets = new TicketStore(
+    database.db,
+    clock,
+    (ticketId, mediaId) => `/api/tickets/${ticketId}/media/${mediaId}`,
+  );
+  const centerNumber = normalizeCenter(config, logger);
+  const ticketDeps: TicketDeps = {
+    db: database.db,
+    tickets,
+    outbox,
+    matcher: createProviderMatcher({
+      db: database.db,
+      store: providerStore,
+      directory,
+      logger,
+      defaultCountry: config.defaultCountry,
+    }),
+    media,
+    clock,
+    logger,
+    wakeDispatcher,
+    defaultCountry: config.defaultCountry,
+    centerNumber,
+    templateName: config.whatsapp.templateNewTicket,
+    templateLanguage: config.whatsapp.templateLanguage,
+    includeReporterPhone: config.tickets.includeReporterPhone,
+    ticketLink: (ticketId) => `${config.tickets.baseUrl}/tickets/${ticketId}`,
+  };
 
   const sandbox = whatsapp.sandbox;
   const http = await buildHttpApp({
@@ -119,9 +189,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
     messageStore,
     isReady: () => isDatabaseReady(database),
-    ...(sandbox === null
-      ? {}
-      : { extraApiRoutes: (api) => api.register(sandboxRoutes, { state: sandbox.state }) }),
+    extraApiRoutes: async (api) => {
+      await api.register(ticketRoutes, { deps: ticketDeps, tickets, media });
+      await api.register(providerRoutes, { store: providerStore });
+      if (sandbox !== null) await api.register(sandboxRoutes, { state: sandbox.state });
+    },
+    publicRoutes: (scope) =>
+      scope.register(webhookRoutes, {
+        inbox: webhookInbox,
+        appSecret: whatsapp.appSecret,
+        verifyToken: config.whatsapp.verifyToken,
+      }),
   });
 
   let isClosed = false;
@@ -135,11 +213,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     sandbox,
     sandboxUrl: whatsapp.sandboxUrl,
     phoneNumberId: whatsapp.phoneNumberId,
-    start: () => dispatcher?.start(),
+    webhookInbox,
+    providerStore,
+    tickets,
+    start: () => {
+      dispatcher?.start();
+      webhookInbox.start();
+    },
     close: async (graceMs = 10_000) => {
       if (isClosed) return;
       isClosed = true;
       await dispatcher?.stop(graceMs);
+      await webhookInbox.stop();
       await http.close();
       await sandbox?.app.close();
       await database.close();
@@ -147,7 +232,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
   };
 }
 
+/** WHATSAPP_DEFAULT_TO as digits; a wrong value is reported at start and treated as unset. */
+function normalizeCenter(config: Config, logger: Logger): string | null {
+  const raw = config.whatsapp.defaultTo;
+  if (raw === null) return null;
+  const phone = normalizePhoneNumber(raw, config.defaultCountry);
+  if (phone.ok) return phone.digits;
+  logger.error(
+    { event: 'config.invalid_center_number', reason: phone.reason },
+    'WHATSAPP_DEFAULT_TO is not a valid number',
+  );
+  return null;
+}
+
 interface WhatsAppConnection {
+  /** Verifies webhooks: WHATSAPP_APP_SECRET, or a random one shared with the in-process sandbox. */
+  appSecret: string | null;
   client: WhatsAppClient | null;
   phoneNumberId: string;
   sandbox: Sandbox | null;
@@ -159,6 +259,7 @@ async function connectWhatsApp(config: Config, logger: Logger): Promise<WhatsApp
   if (whatsapp.mode === 'sandbox') {
     // A fresh random token per start: the sandbox only listens on loopback and trusts only this process.
     const token = randomBytes(24).toString('hex');
+    const sandboxSecret = randomBytes(24).toString('hex');
     const sandbox = buildSandbox({ tokens: [token], phoneNumberIds: [SANDBOX_PHONE_NUMBER_ID] });
     const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
     const client = createCloudApiClient({
@@ -168,7 +269,13 @@ async function connectWhatsApp(config: Config, logger: Logger): Promise<WhatsApp
       token,
       timeoutMs: whatsapp.requestTimeoutMs,
     });
-    return { client, phoneNumberId: SANDBOX_PHONE_NUMBER_ID, sandbox, sandboxUrl };
+    return {
+      client,
+      phoneNumberId: SANDBOX_PHONE_NUMBER_ID,
+      sandbox,
+      sandboxUrl,
+      appSecret: whatsapp.appSecret ?? sandboxSecret,
+    };
   }
   if (whatsapp.token === null || whatsapp.phoneNumberId === null) {
     logger.warn(
@@ -176,6 +283,7 @@ async function connectWhatsApp(config: Config, logger: Logger): Promise<WhatsApp
       'WhatsApp API credentials not configured: set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID (messages stay queued)',
     );
     return {
+      appSecret: whatsapp.appSecret,
       client: null,
       phoneNumberId: whatsapp.phoneNumberId ?? 'unconfigured',
       sandbox: null,
@@ -189,5 +297,11 @@ async function connectWhatsApp(config: Config, logger: Logger): Promise<WhatsApp
     token: whatsapp.token,
     timeoutMs: whatsapp.requestTimeoutMs,
   });
-  return { client, phoneNumberId: whatsapp.phoneNumberId, sandbox: null, sandboxUrl: null };
+  return {
+    client,
+    phoneNumberId: whatsapp.phoneNumberId,
+    sandbox: null,
+    sandboxUrl: null,
+    appSecret: whatsapp.appSecret,
+  };
 }

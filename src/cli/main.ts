@@ -3,6 +3,7 @@
  * `keyhomekey`: operations from the shell.
  *   migrate                      apply database migrations (also done at every start)
  *   send <to> <message>          queue a WhatsApp text through the outbox (a running server sends it)
+ *   import-providers <file.csv>  create/update providers from a CSV file ([--dry-run])
  *   env-example                  print .env.example rendered from the config schema
  */
 import path from 'node:path';
@@ -14,14 +15,22 @@ import { Outbox } from '../messages/outbox.js';
 import { systemClock } from '../shared/clock.js';
 import { normalizePhoneNumber } from '../whatsapp/phone-number.js';
 import { SANDBOX_PHONE_NUMBER_ID } from '../app.js';
+import { runImportProviders } from './import-providers.js';
 
 const USAGE = `usage: keyhomekey <command>
   migrate                 apply pending database migrations
   send <to> <message>     queue a WhatsApp text message (sent by a running server)
+  import-providers <file.csv> [--dry-run]
+                          create/update providers from a CSV file (name, phone, location, specialties)
   env-example             print .env.example generated from the configuration schema`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { 'dry-run': { type: 'boolean' } },
+  });
   const [command, ...rest] = positionals;
   switch (command) {
     case 'env-example':
@@ -37,6 +46,24 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'send':
       return send(rest);
+    case 'import-providers': {
+      const [file] = rest;
+      if (file === undefined) {
+        process.stderr.write('usage: keyhomekey import-providers <file.csv> [--dry-run]\n');
+        return 64;
+      }
+      const config = readConfig();
+      return withDatabase(async (database) => {
+        await migrateToLatest(database);
+        return runImportProviders({
+          file,
+          database,
+          defaultCountry: config.defaultCountry,
+          clock: systemClock,
+          dryRun: values['dry-run'] === true,
+        });
+      });
+    }
     default:
       process.stderr.write(`${USAGE}\n`);
       return command === undefined ? 0 : 64;

@@ -196,6 +196,46 @@ export const CONFIG_VARIABLES = {
     group: 'Security',
     description: 'Time allowed to receive a whole request.',
   },
+  TICKET_BASE_URL: {
+    kind: 'url',
+    group: 'Tickets',
+    description:
+      'Base of the ticket link sent to providers (default: APP_ORIGIN); the link is BASE/tickets/<id>.',
+  },
+  NOTIFY_INCLUDE_REPORTER_PHONE: {
+    kind: 'boolean',
+    default: 'false',
+    group: 'Tickets',
+    description: "Include the reporter's phone number in the provider's first message.",
+  },
+  PROVIDER_DIRECTORY_URL: {
+    kind: 'url',
+    group: 'Tickets',
+    description:
+      "External provider directory (the seed's Retel AI lookup): GET URL?location=&specialty= → [{name, phone, location?, specialties?}].",
+  },
+  PROVIDER_DIRECTORY_TIMEOUT_MS: {
+    kind: 'integer',
+    min: 100,
+    default: '3000',
+    group: 'Tickets',
+    description: 'Timeout of the directory lookup; on timeout or error matching goes on without it.',
+  },
+  S3_ENDPOINT: {
+    kind: 'url',
+    group: 'Media',
+    description:
+      'S3-compatible endpoint (Supabase Storage: https://<project>.supabase.co/storage/v1/s3); unset = local disk.',
+  },
+  S3_BUCKET: { kind: 'string', group: 'Media', description: 'Bucket for ticket media.' },
+  S3_ACCESS_KEY_ID: { kind: 'string', isSecret: true, group: 'Media', description: 'S3 access key id.' },
+  S3_SECRET_ACCESS_KEY: {
+    kind: 'string',
+    isSecret: true,
+    group: 'Media',
+    description: 'S3 secret access key.',
+  },
+  S3_REGION: { kind: 'string', default: 'us-east-1', group: 'Media', description: 'S3 region.' },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

@@ -33,6 +33,14 @@ export interface Config {
     readonly leaseMs: number;
     readonly notifyWaitMs: number;
   };
+  readonly tickets: {
+    /** Links to tickets are `${baseUrl}/tickets/<id>`. */
+    readonly baseUrl: string;
+    readonly includeReporterPhone: boolean;
+    readonly directoryUrl: string | null;
+    readonly directoryTimeoutMs: number;
+  };
+  readonly media: MediaConfig;
   readonly defaultCountry: CountryCode;
   /** Empty when not configured; main.ts then generates a development key. */
   readonly internalApiKeys: readonly string[];
@@ -41,6 +49,17 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
 }
+
+export type MediaConfig =
+  | { readonly kind: 'local'; readonly dir: string }
+  | {
+      readonly kind: 's3';
+      readonly endpoint: string;
+      readonly bucket: string;
+      readonly region: string;
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+    };
 
 export class ConfigError extends Error {
   constructor(
@@ -121,13 +140,16 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
     );
   }
   const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const appOrigin = (str('APP_ORIGIN') ?? `http://${linkHost}:${port}`).replace(/\/+$/, '');
+  const dataDir = path.resolve(options.cwd, str('DATA_DIR') ?? './data');
+  const media = mediaConfig(str, dataDir);
 
   return deepFreeze({
     port,
     host,
-    appOrigin: (str('APP_ORIGIN') ?? `http://${linkHost}:${port}`).replace(/\/+$/, ''),
+    appOrigin,
     isProduction,
-    dataDir: path.resolve(options.cwd, str('DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl,
     whatsapp: {
       mode,
@@ -150,6 +172,13 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
       leaseMs,
       notifyWaitMs: int('NOTIFY_WAIT_MS'),
     },
+    tickets: {
+      baseUrl: (str('TICKET_BASE_URL') ?? appOrigin).replace(/\/+$/, ''),
+      includeReporterPhone: isTrue(str('NOTIFY_INCLUDE_REPORTER_PHONE')),
+      directoryUrl: str('PROVIDER_DIRECTORY_URL'),
+      directoryTimeoutMs: int('PROVIDER_DIRECTORY_TIMEOUT_MS'),
+    },
+    media,
     defaultCountry,
     internalApiKeys: keys,
     rateLimitMax: int('RATE_LIMIT_MAX'),
@@ -187,6 +216,28 @@ function validate(name: VariableName, value: string): void {
     case 'list':
       return;
   }
+}
+
+function isTrue(value: string | null): boolean {
+  return value === 'true' || value === '1';
+}
+
+function mediaConfig(str: (name: VariableName) => string | null, dataDir: string): MediaConfig {
+  const endpoint = str('S3_ENDPOINT');
+  if (endpoint === null) return { kind: 'local', dir: path.join(dataDir, 'media') };
+  const required = (name: 'S3_BUCKET' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY'): string => {
+    const value = str(name);
+    if (value === null) throw new ConfigError(name, 'is required when S3_ENDPOINT is set');
+    return value;
+  };
+  return {
+    kind: 's3',
+    endpoint,
+    bucket: required('S3_BUCKET'),
+    region: str('S3_REGION') ?? 'us-east-1',
+    accessKeyId: required('S3_ACCESS_KEY_ID'),
+    secretAccessKey: required('S3_SECRET_ACCESS_KEY'),
+  };
 }
 
 function shown(spec: VariableSpec, value: string): string {

@@ -4,6 +4,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import * as messagesMigration from './migrations/0001-messages.js';
+import * as ticketsMigration from './migrations/0002-providers-and-tickets.js';
+import * as webhooksMigration from './migrations/0003-webhooks.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -81,6 +83,8 @@ function openPostgres(options: DatabaseOptions): Database {
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-messages': messagesMigration,
+  '0002-providers-and-tickets': ticketsMigration,
+  '0003-webhooks': webhooksMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';

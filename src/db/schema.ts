@@ -5,6 +5,15 @@ export interface DatabaseSchema {
   messages: MessagesTable;
   message_events: MessageEventsTable;
   recipient_holds: RecipientHoldsTable;
+  providers: ProvidersTable;
+  provider_specialties: ProviderSpecialtiesTable;
+  tickets: TicketsTable;
+  ticket_media: TicketMediaTable;
+  ticket_events: TicketEventsTable;
+  ticket_counters: TicketCountersTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  message_status_updates: MessageStatusUpdatesTable;
+  conversation_windows: ConversationWindowsTable;
 }
 
 export interface MessagesTable {
@@ -28,6 +37,8 @@ export interface MessagesTable {
   lease_expires_at: number | null;
   created_at: number;
   updated_at: number;
+  /** JSON of a template OutgoingMessage to send instead if Meta refuses this one outside the window (131047). */
+  fallback_payload: string | null;
 }
 
 export interface MessageEventsTable {
@@ -44,4 +55,104 @@ export interface RecipientHoldsTable {
   recipient: string;
   until: number;
   failures: number;
+}
+
+export interface ProvidersTable {
+  id: string;
+  name: string;
+  /** Digits with country code (E.164 without +). Unique. */
+  phone: string;
+  location: string;
+  /** Lowercase, accents and surrounding spaces removed: what matching compares. */
+  location_key: string;
+  /** JSON array of the specialties as written. */
+  specialties: string;
+  /** 1 = active, 0 = inactive (portable boolean). */
+  active: number;
+  source: 'local' | 'directory';
+  last_assigned_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProviderSpecialtiesTable {
+  provider_id: string;
+  specialty_key: string;
+}
+
+export interface TicketsTable {
+  id: string;
+  /** Human number, e.g. T-2026-00042. */
+  number: string;
+  title: string | null;
+  description: string;
+  location: string;
+  location_key: string;
+  specialty: string;
+  specialty_key: string;
+  address: string | null;
+  reporter_name: string | null;
+  reporter_phone: string | null;
+  status: string;
+  provider_id: string | null;
+  /** local_specialty | local_location | directory | center */
+  match_source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TicketMediaTable {
+  id: string;
+  ticket_id: string;
+  storage_key: string;
+  /** Sanitized display name (never used as a path). */
+  filename: string;
+  /** Sniffed from the bytes, not taken from the client. */
+  content_type: string;
+  size: number;
+  sha256: string;
+  created_at: number;
+}
+
+export interface TicketEventsTable {
+  id: string;
+  ticket_id: string;
+  type: string;
+  at: number;
+  detail: string | null;
+}
+
+export interface TicketCountersTable {
+  year: number;
+  value: number;
+}
+
+/** A webhook POST from Meta, stored before we answer 200. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  received_at: number;
+  /** The raw body (already signature-checked). */
+  body: string;
+  processed_at: number | null;
+  attempts: number;
+  lease_expires_at: number | null;
+  last_error: string | null;
+}
+
+/** One (wamid, status) from Meta, kept once; `message_id` is null until the wamid is known. */
+export interface MessageStatusUpdatesTable {
+  wamid: string;
+  status: string;
+  message_id: string | null;
+  callback_data: string | null;
+  /** Meta's timestamp. */
+  at: number;
+  detail: string | null;
+  received_at: number;
+}
+
+/** When a number last wrote to us: its 24-hour customer service window. */
+export interface ConversationWindowsTable {
+  phone: string;
+  last_inbound_at: number;
 }

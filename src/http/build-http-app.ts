@@ -25,8 +25,10 @@ export interface HttpAppOptions {
   notify: SendNotificationDeps;
   messageStore: MessageStore;
   isReady: () => Promise<boolean>;
-  /** Extra authenticated routes (e.g. the sandbox inbox) registered under the same guard. */
+  /** Feature routes (tickets, providers, the sandbox inbox) registered under the same guard. */
   extraApiRoutes?: (api: FastifyInstance) => PromiseLike<unknown>;
+  /** Routes with their own authentication (Meta's webhook), outside the API-key guard. */
+  publicRoutes?: (app: FastifyInstance) => PromiseLike<unknown>;
 }
 
 /**
@@ -61,6 +63,12 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { isReady: options.isReady });
+  if (options.publicRoutes !== undefined) {
+    const register = options.publicRoutes;
+    await app.register(async (scope) => {
+      await register(scope);
+    });
+  }
 
   // Everything under /api is authenticated and rate limited.
   const isValidKey = createApiKeyMatcher(options.apiKeys);

@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { classifyFailure, type FailureClass } from '../whatsapp/graph-error.js';
 import { maskPhoneNumber } from '../whatsapp/phone-number.js';
 import type { OutgoingMessage, SendFailure, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
+import type { ConversationWindows } from './conversation-window.js';
 import type { MessageError, MessageStatus } from './message.js';
 import type { MessageNotifier } from './message-notifier.js';
 import type { Completion, MessageRow, Outbox } from './outbox.js';
@@ -29,6 +30,10 @@ export interface DispatcherDeps {
   logger: Logger;
   clock: Clock;
   random: () => number;
+  /** Per-number 24-hour windows: a free-form message with a template fallback goes as the template when closed. */
+  windows: ConversationWindows | null;
+  /** Called after a send is recorded (applies statuses that overtook it). */
+  onSent?: (messageId: string, wamid: string) => Promise<void>;
 }
 
 type DispatcherState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -165,13 +170,26 @@ export class Dispatcher {
         details: null,
         fbtraceId: null,
       };
-      await outbox.complete({ id: row.id, owner: this.options.owner, outcome: 'failed', error });
+      await outbox.complete({
+        id: row.id,
+        owner: this.options.owner,
+        outcome: 'failed',
+        error,
+        fallback: null,
+      });
       logger.error({ event: 'whatsapp.failed', messageId: row.id, to, error }, 'message failed');
       this.deps.notifier.notify(row.id, 'failed');
       return;
     }
+    const fallback = row.fallback_payload === null ? null : parsePayload(row.fallback_payload);
+    const isWindowClosed =
+      fallback !== null &&
+      message.kind !== 'template' &&
+      this.deps.windows !== null &&
+      !(await this.deps.windows.isOpen(row.recipient));
+    const toSend = isWindowClosed && fallback !== null ? fallback : message;
     const startedAt = clock.now();
-    const result = await client.sendMessage({ to: row.recipient, message, callbackData: row.id });
+    const result = await client.sendMessage({ to: row.recipient, message: toSend, callbackData: row.id });
     let completion: Completion;
     if (result.ok) {
       const hadPairHold = row.last_error !== null && row.last_error.includes('"whatsapp_pair_rate_limited"');
@@ -181,6 +199,7 @@ export class Dispatcher {
         outcome: 'sent',
         wamid: result.wamid,
         clearRecipientHold: hadPairHold,
+        sentAsTemplate: toSend !== message,
       };
     } else {
       completion = await this.failureCompletion(row, result.failure);
@@ -235,6 +254,9 @@ export class Dispatcher {
       );
     }
     this.deps.notifier.notify(row.id, status);
+    if (completion.outcome === 'sent' && this.deps.onSent !== undefined) {
+      await this.deps.onSent(row.id, completion.wamid);
+    }
   }
 
   private async failureCompletion(row: MessageRow, failure: SendFailure): Promise<Completion> {
@@ -253,8 +275,21 @@ export class Dispatcher {
       random: this.deps.random,
     });
     const error = toMessageError(failure, failureClass, decision);
-    if (decision.action === 'fail')
-      return { id: row.id, owner: this.options.owner, outcome: 'failed', error };
+    if (decision.action === 'fail') {
+      // Refused outside the window (131047 answered at once): send its template instead, once.
+      const fallback =
+        failureClass === 'window' && row.fallback_payload !== null
+          ? parsePayload(row.fallback_payload)
+          : null;
+      return {
+        id: row.id,
+        owner: this.options.owner,
+        outcome: 'failed',
+        error,
+        fallback:
+          fallback === null ? null : { to: row.recipient, ticketId: row.ticket_id, message: fallback },
+      };
+    }
     const now = this.deps.clock.now();
     return {
       id: row.id,

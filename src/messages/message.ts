@@ -19,7 +19,12 @@ export const MESSAGE_STATUSES = [
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 /** Timeline events: every status plus what happened in between. */
-export type MessageEventType = MessageStatus | 'lease_expired';
+export type MessageEventType =
+  | MessageStatus
+  | 'lease_expired'
+  | 'fallback_queued'
+  | 'sent_as_template'
+  | 'received';
 
 export interface MessageError {
   /** Our code: whatsapp_rejected, whatsapp_transient, whatsapp_auth_failed, attempts_exhausted… */
@@ -58,6 +63,8 @@ export interface NewMessage {
   ticketId?: string | null;
   idempotencyKey?: string | null;
   requestHash?: string | null;
+  /** A template to send instead if Meta refuses this free-form message outside the 24-hour window. */
+  fallback?: OutgoingMessage | null;
 }
 
 export const TERMINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['sent', 'delivered', 'read', 'failed']);

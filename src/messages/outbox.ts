@@ -3,13 +3,21 @@ import type { DatabaseSchema, MessagesTable } from '../db/schema.js';
 import { BatchQueue } from '../shared/batch-queue.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import type { OutgoingMessage } from '../whatsapp/whatsapp-client.js';
 import type { MessageError, MessageEventType, MessageStatus, NewMessage } from './message.js';
 
 export type MessageRow = Selectable<MessagesTable>;
 
 /** How a claimed message's attempt ended; applied only while the claim (lease) is still ours. */
 export type Completion =
-  | { id: string; owner: string; outcome: 'sent'; wamid: string; clearRecipientHold: boolean }
+  | {
+      id: string;
+      owner: string;
+      outcome: 'sent';
+      wamid: string;
+      clearRecipientHold: boolean;
+      sentAsTemplate: boolean;
+    }
   | {
       id: string;
       owner: string;
@@ -18,7 +26,14 @@ export type Completion =
       error: MessageError;
       holdRecipient: { recipient: string; until: number } | null;
     }
-  | { id: string; owner: string; outcome: 'failed'; error: MessageError };
+  | {
+      id: string;
+      owner: string;
+      outcome: 'failed';
+      error: MessageError;
+      /** Queued in the same transaction (the template for a message refused outside the window). */
+      fallback: { to: string; ticketId: string | null; message: OutgoingMessage } | null;
+    };
 
 export interface EnqueueResult {
   row: MessageRow;
@@ -61,7 +76,7 @@ export class Outbox {
   }
 
   /** Queues a message inside the caller's transaction (e.g. with the ticket that causes it). */
-  async enqueueInTransaction(trx: Transaction<DatabaseSchema>, message: NewMessage): Promise<MessageRow> {
+  async enqueueInTransaction(trx: Kysely<DatabaseSchema>, message: NewMessage): Promise<MessageRow> {
     const [row] = await this.writeRows(trx, [message]);
     return row as MessageRow;
   }
@@ -91,6 +106,7 @@ export class Outbox {
       lease_expires_at: null,
       created_at: now,
       updated_at: now,
+      fallback_payload: item.fallback == null ? null : JSON.stringify(item.fallback),
     }));
     // SQLite allows 32,766 bound parameters per statement; 18 columns × 200 rows stays well under.
     for (let start = 0; start < rows.length; start += 200) {
@@ -207,7 +223,7 @@ export class Outbox {
           .updateTable('messages')
           .set(completionColumns(item, now))
           .where('id', '=', item.id)
-          .where('status', '=', 'sending')
+          // Only the holder of the claim records its outcome (a webhook may already have moved the status on).
           .where('lease_owner', '=', item.owner)
           .executeTakeFirst();
         const isApplied = Number(result.numUpdatedRows) === 1;
@@ -215,6 +231,20 @@ export class Outbox {
         if (!isApplied) continue;
         events.push(event(item.id, item.outcome, now, completionDetail(item)));
         await this.applyRecipientHold(trx, item);
+        if (item.outcome === 'failed' && item.fallback !== null) {
+          const [fallback] = await this.writeRows(trx, [{ ...item.fallback }]);
+          await trx
+            .updateTable('messages')
+            .set({ fallback_payload: null })
+            .where('id', '=', item.id)
+            .execute();
+          events.push(
+            event(item.id, 'fallback_queued', now, {
+              reason: 'window closed (131047)',
+              fallbackMessageId: fallback?.id,
+            }),
+          );
+        }
       }
       if (events.length > 0) await trx.insertInto('message_events').values(events).execute();
       return applied;
@@ -254,27 +284,32 @@ export class Outbox {
   }
 }
 
-function completionColumns(item: Completion, now: number): Partial<MessageRow> {
+function completionColumns(item: Completion, now: number) {
   const released = { lease_owner: null, lease_expires_at: null, updated_at: now };
+  // A status webhook can overtake the API answer (Meta's evidence wins): move on only from `sending`.
+  const statusFromSending = (next: MessageStatus) =>
+    sql<string>`case when status = 'sending' then ${next} else status end`;
   switch (item.outcome) {
     case 'sent':
-      return { ...released, status: 'sent', wamid: item.wamid };
+      return { ...released, status: statusFromSending('sent'), wamid: item.wamid };
     case 'retrying':
       return {
         ...released,
-        status: 'retrying',
+        status: statusFromSending('retrying'),
         next_attempt_at: item.nextAttemptAt,
         last_error: JSON.stringify(item.error),
       };
     case 'failed':
-      return { ...released, status: 'failed', last_error: JSON.stringify(item.error) };
+      return { ...released, status: statusFromSending('failed'), last_error: JSON.stringify(item.error) };
   }
 }
 
 function completionDetail(item: Completion): Record<string, unknown> {
   switch (item.outcome) {
     case 'sent':
-      return { wamid: item.wamid };
+      return item.sentAsTemplate
+        ? { wamid: item.wamid, sentAs: 'template', reason: 'window closed' }
+        : { wamid: item.wamid };
     case 'retrying':
       return { error: item.error, nextAttemptAt: new Date(item.nextAttemptAt).toISOString() };
     case 'failed':

@@ -2,7 +2,33 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import { controlRoutes, sendControlError } from './control-routes.js';
 import { graphFailure, sendGraphFailure } from './graph-errors.js';
 import { graphRoutes } from './graph-routes.js';
-import { SandboxState } from './sandbox-state.js';
+import { DEFAULT_WINDOW_MS, SandboxState, type ResolvedWebhookOptions } from './sandbox-state.js';
+import { DEFAULT_STATUS_DELAYS, type StatusDelays, type TemplateCategory } from './status-plan.js';
+import { DEFAULT_IDENTITY } from './webhook-payloads.js';
+
+/** The reply leg: where and how the sandbox sends Meta's webhooks (statuses and replies). */
+export interface SandboxWebhookOptions {
+  /** The service's webhook endpoint. */
+  url: string;
+  /** Signs every body: `X-Hub-Signature-256` (HMAC-SHA256) and legacy `X-Hub-Signature` (HMAC-SHA1). */
+  appSecret: string;
+  /** `entry[].id`. Default `100000000000000`. */
+  wabaId?: string;
+  /** `metadata.display_phone_number` and the `context.from` of replies. Default `15550000000`. */
+  displayPhoneNumber?: string;
+  /** Ms after acceptance for each status. Default 20 / 60 / 120. */
+  statusDelaysMs?: StatusDelays;
+  /** False: recipients have read receipts off, so no `read` status. Default true. */
+  readReceipts?: boolean;
+  /** Tries per webhook (the first included) and the wait before the 2nd, doubling after. Default 4 / 250 ms. */
+  retry?: { attempts: number; backoffMs: number };
+  /** Webhook POSTs in flight at once, never two for the same recipient. Default 4. */
+  concurrency?: number;
+  /** Webhooks queued, in flight or waiting for a retry; beyond it new ones are discarded. Default 10,000. */
+  maxQueue?: number;
+  /** Per attempt. Default 10,000 ms. */
+  timeoutMs?: number;
+}
 
 export interface SandboxOptions {
   /** Accepted `Authorization: Bearer` tokens; anything else gets Graph error 190. */
@@ -23,12 +49,26 @@ export interface SandboxOptions {
   maxTrackedCallbackData?: number;
   /** Bytes of uploaded media kept (oldest dropped first). Default 256 MB. */
   maxMediaBytes?: number;
-  /** When given, only these templates exist (others: Graph error 132001); otherwise any template is accepted. */
-  templates?: { name: string; language: string }[];
+  /**
+   * When given, only these templates exist (others: Graph error 132001); otherwise any template is
+   * accepted. `category` prices their status webhooks (default utility); `quickReplies` are the
+   * labels of their quick-reply buttons, which Meta knows from the template and a send does not carry.
+   */
+  templates?: { name: string; language: string; category?: TemplateCategory; quickReplies?: string[] }[];
   /** Milliseconds since the epoch; injectable so tests can pin the per-second windows. */
   clock?: () => number;
   /** Uniform [0, 1) source for probability scenarios. */
   random?: () => number;
+  /** Send Meta's webhooks to the service. Without it the sandbox sends none (replies are still stored). */
+  webhook?: SandboxWebhookOptions;
+  /**
+   * Free-form messages to a number that has not written in `windowMs` are accepted (200 + wamid),
+   * then fail with a 131047 status; templates pass. Default false: the service's default sandbox
+   * mode sends free-form first contacts.
+   */
+  enforceWindow?: boolean;
+  /** The customer service window. Default 24 h. */
+  windowMs?: number;
 }
 
 export interface Sandbox {
@@ -41,7 +81,15 @@ const DEFAULTS = {
   maxMessagesTotal: 50_000,
   maxTrackedCallbackData: 500_000,
   maxMediaBytes: 256 * 1024 * 1024,
+  webhookAttempts: 4,
+  webhookBackoffMs: 250,
+  webhookConcurrency: 4,
+  webhookMaxQueue: 10_000,
+  webhookTimeoutMs: 10_000,
 };
+
+/** Longest configurable status delay or retry wait. */
+const MAX_DELAY_MS = 10 * 60 * 1000;
 
 /**
  * A local emulator of Meta's WhatsApp Cloud API (Graph routes) plus a phone-like inbox and fault
@@ -82,7 +130,48 @@ export function createSandboxState(options: SandboxOptions): SandboxState {
     maxMps: count('maxMps', options.maxMps, 0),
     clock: options.clock ?? Date.now,
     random: options.random ?? Math.random,
+    webhook: options.webhook ? resolveWebhook(options.webhook) : null,
+    enforceWindow: options.enforceWindow ?? false,
+    windowMs: options.windowMs === undefined ? DEFAULT_WINDOW_MS : positive('windowMs', options.windowMs),
+    ...(options.templates ? { templates: options.templates } : {}),
+    ...(options.phoneNumberIds?.[0] === undefined ? {} : { defaultPhoneNumberId: options.phoneNumberIds[0] }),
   });
+}
+
+function resolveWebhook(webhook: SandboxWebhookOptions): ResolvedWebhookOptions {
+  if (!isHttpUrl(webhook.url)) throw new TypeError('sandbox: webhook.url must be an http(s) URL');
+  if (typeof webhook.appSecret !== 'string' || webhook.appSecret === '') {
+    throw new TypeError('sandbox: webhook.appSecret must be a non-empty string');
+  }
+  const delays = webhook.statusDelaysMs ?? DEFAULT_STATUS_DELAYS;
+  for (const status of ['sent', 'delivered', 'read'] as const) {
+    delay(`webhook.statusDelaysMs.${status}`, delays[status]);
+  }
+  return {
+    url: webhook.url,
+    appSecret: webhook.appSecret,
+    identity: {
+      wabaId: webhook.wabaId ?? DEFAULT_IDENTITY.wabaId,
+      displayPhoneNumber: webhook.displayPhoneNumber ?? DEFAULT_IDENTITY.displayPhoneNumber,
+    },
+    statusDelaysMs: { sent: delays.sent, delivered: delays.delivered, read: delays.read },
+    readReceipts: webhook.readReceipts ?? true,
+    attempts: positive('webhook.retry.attempts', webhook.retry?.attempts ?? DEFAULTS.webhookAttempts),
+    backoffMs: delay('webhook.retry.backoffMs', webhook.retry?.backoffMs ?? DEFAULTS.webhookBackoffMs),
+    concurrency: positive('webhook.concurrency', webhook.concurrency ?? DEFAULTS.webhookConcurrency),
+    maxQueue: positive('webhook.maxQueue', webhook.maxQueue ?? DEFAULTS.webhookMaxQueue),
+    timeoutMs: positive('webhook.timeoutMs', webhook.timeoutMs ?? DEFAULTS.webhookTimeoutMs),
+  };
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -97,6 +186,7 @@ export const sandboxPlugin: FastifyPluginAsync<SandboxOptions & { state: Sandbox
   const { state, templates } = options;
   app.addHook('preClose', (done) => {
     state.heldRequests.releaseAll();
+    state.closeWebhooks();
     done();
   });
   await app.register(graphRoutes, {
@@ -123,5 +213,17 @@ function assertTokens(tokens: string[]): void {
 function count(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) throw new TypeError(`sandbox: ${name} must be an integer >= 0`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`sandbox: ${name} must be an integer >= 1`);
+  return value;
+}
+
+function delay(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DELAY_MS) {
+    throw new TypeError(`sandbox: ${name} must be an integer between 0 and ${MAX_DELAY_MS}`);
+  }
   return value;
 }

@@ -1,13 +1,18 @@
-import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { sendControlError } from './control-errors.js';
+import { registerPhoneRoutes } from './phone-routes.js';
 import type { SandboxState } from './sandbox-state.js';
 import { parseScenarioInput } from './scenarios.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
+
+export { sendControlError } from './control-errors.js';
 
 /** A benchmark that repeats callback data on purpose could otherwise get a huge answer. */
 const DEFAULT_DUPLICATES_LIMIT = 1000;
 
 /**
- * The sandbox's own JSON API under `/sandbox` (no Graph token): the phone's inbox, counters and
- * fault scenarios. Errors are `{ error: { code, message } }`.
+ * The sandbox's own JSON API under `/sandbox` (no Graph token): the phone's inbox and replies,
+ * counters, fault scenarios, webhook faults and the webhook log. Errors are `{ error: { code, message } }`.
  */
 export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (control, { state }, done) => {
   control.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -22,10 +27,18 @@ export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (co
 
   control.get('/inbox', () => ({ numbers: state.inboxSummary(), storedMessages: state.inbox.size }));
 
+  // `messages`: what the business sent (as before); `conversation`: both directions in order, each
+  // item with `direction` ('outbound' = InboxMessage, 'inbound' = InboxReply, see inbox.ts).
   control.get('/inbox/:waId', (request: FastifyRequest<{ Params: { waId: string } }>) => {
-    const messages = state.messagesFor(request.params.waId);
-    return { waId: request.params.waId.replace(/\D/g, ''), messages };
+    const { waId } = request.params;
+    return {
+      waId: waId.replace(/\D/g, ''),
+      messages: state.messagesFor(waId),
+      conversation: state.conversation(waId),
+    };
   });
+
+  registerPhoneRoutes(control, state);
 
   control.delete('/inbox', () => ({ cleared: state.clearInbox() }));
 
@@ -62,18 +75,11 @@ export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (co
     return { deleted: request.params.id };
   });
 
+  registerWebhookRoutes(control, state);
+
   control.post('/reset', () => {
     state.reset();
     return { reset: true };
   });
   done();
 };
-
-export function sendControlError(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-): FastifyReply {
-  return reply.code(status).send({ error: { code, message } });
-}

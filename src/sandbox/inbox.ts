@@ -1,8 +1,15 @@
-import type { OutboundMessageType, WireSendMessageRequest } from '../whatsapp/wire-types.js';
+import type {
+  OutboundMessageType,
+  WireInboundMessage,
+  WireSendMessageRequest,
+  WireStatusName,
+  WireWebhookError,
+} from '../whatsapp/wire-types.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** One accepted message as the recipient's phone sees it. */
 export interface InboxMessage {
+  direction: 'outbound';
   wamid: string;
   waId: string;
   phoneNumberId: string;
@@ -12,19 +19,61 @@ export interface InboxMessage {
   callbackData: string | null;
   /** The request body exactly as the client sent it. */
   request: WireSendMessageRequest;
+  /**
+   * The most advanced status the sandbox has reported for it (never goes back, even when webhooks
+   * are reordered). Absent until the first one; without a webhook URL only `failed` is ever set.
+   */
+  status?: WireStatusName;
+  /** With `status: 'failed'`: the errors of the failed status webhook. */
+  errors?: WireWebhookError[];
 }
 
 /**
- * Everything the sandbox knows about one recipient. Later features (24-hour window, simulated
- * replies, delivery statuses) add their per-recipient fields here.
+ * One message the recipient wrote back (`POST /sandbox/inbox/:waId/reply`), as the service receives
+ * it in Meta's inbound webhook.
  */
+export interface InboxReply {
+  direction: 'inbound';
+  /** The inbound wamid, also `message.id`. */
+  wamid: string;
+  waId: string;
+  /** The business number written to; its webhook metadata carries this id. */
+  phoneNumberId: string;
+  /** ISO time of the reply. */
+  receivedAt: string;
+  /** `text`, `interactive` (reply-button tap) or `button` (template quick-reply tap). */
+  type: 'text' | 'interactive' | 'button';
+  /** What the person wrote, or the title of the button they tapped. */
+  text: string;
+  /** The business message answered or tapped (`context.id`), or null. */
+  contextWamid: string | null;
+  profileName: string;
+  /** The `messages[]` element exactly as the webhook carries it. */
+  message: WireInboundMessage;
+  /** What became of its webhook; `not_configured` when the sandbox has no webhook URL. */
+  webhook: 'not_configured' | 'pending' | 'delivered' | 'failed';
+}
+
+/** A conversation item: something the business sent, or something the person wrote back. */
+export type InboxItem = InboxMessage | InboxReply;
+
+/** Everything the sandbox knows about one recipient. */
 export interface RecipientRecord {
   waId: string;
-  /** Oldest first, at most `maxPerNumber`. */
+  /** Outbound messages, oldest first, at most `maxPerNumber`. */
   messages: InboxMessage[];
   /** Every message accepted for this number, including those no longer stored. */
   accepted: number;
   lastReceivedAt: string | null;
+  /** What the person wrote back, oldest first, at most `maxPerNumber`. */
+  replies: InboxReply[];
+  /**
+   * Business phone number id → ms since the epoch when this person last wrote to it: the 24-hour
+   * customer service windows, one per (business number, user) pair.
+   */
+  lastInboundAt: Map<string, number>;
+  /** The profile name the person last replied with. */
+  profileName: string | null;
 }
 
 export interface RecipientSummary {
@@ -32,6 +81,9 @@ export interface RecipientSummary {
   stored: number;
   accepted: number;
   lastReceivedAt: string | null;
+  replies: number;
+  /** ISO time the person last wrote to any business number, or null. */
+  lastInboundAt: string | null;
 }
 
 export interface InboxLimits {
@@ -42,12 +94,17 @@ export interface InboxLimits {
 /**
  * Messages per recipient with two bounds: the newest `maxPerNumber` per number and the newest
  * `maxTotal` overall (a message leaves once `maxTotal` newer ones arrived), both evicted in O(1).
+ * Replies are kept per number only (newest `maxPerNumber`): people and tests write them, not load
+ * generators. A number someone has replied from is remembered (its window with it) until `clear()`.
  */
 export class Inbox {
   private readonly recipients = new Map<string, RecipientRecord>();
   /** Every message in arrival order, including ones the per-number cap already dropped. */
   private readonly arrivals: RingBuffer<InboxMessage>;
   private storedCount = 0;
+  /** Arrival order across both directions, for {@link conversation}. */
+  private readonly order = new WeakMap<InboxItem, number>();
+  private lastOrder = 0;
 
   constructor(private readonly limits: InboxLimits) {
     this.arrivals = new RingBuffer(limits.maxTotal);
@@ -58,6 +115,7 @@ export class Inbox {
     recipient.messages.push(message);
     recipient.accepted += 1;
     recipient.lastReceivedAt = message.receivedAt;
+    this.order.set(message, ++this.lastOrder);
     this.storedCount += 1;
     if (recipient.messages.length > this.limits.maxPerNumber) {
       recipient.messages.shift();
@@ -67,8 +125,40 @@ export class Inbox {
     if (dropped) this.evict(dropped);
   }
 
+  /** Stores a reply and opens (or refreshes) the window between the person and that business number. */
+  addReply(reply: InboxReply, atMs: number): void {
+    const recipient = this.recipientFor(reply.waId);
+    recipient.replies.push(reply);
+    if (recipient.replies.length > this.limits.maxPerNumber) recipient.replies.shift();
+    recipient.lastInboundAt.set(reply.phoneNumberId, atMs);
+    recipient.profileName = reply.profileName;
+    this.order.set(reply, ++this.lastOrder);
+  }
+
   messagesFor(waId: string): readonly InboxMessage[] {
     return this.recipients.get(waId)?.messages ?? [];
+  }
+
+  /** Stored messages and replies for a number in the order they happened. */
+  conversation(waId: string): InboxItem[] {
+    const recipient = this.recipients.get(waId);
+    if (!recipient) return [];
+    const { messages, replies } = recipient;
+    const items: InboxItem[] = [];
+    let m = 0;
+    let r = 0;
+    while (m < messages.length || r < replies.length) {
+      const message = messages[m];
+      const reply = replies[r];
+      if (message && (!reply || this.orderOf(message) < this.orderOf(reply))) {
+        items.push(message);
+        m += 1;
+      } else if (reply) {
+        items.push(reply);
+        r += 1;
+      }
+    }
+    return items;
   }
 
   recipient(waId: string): RecipientRecord | undefined {
@@ -81,6 +171,11 @@ export class Inbox {
       stored: recipient.messages.length,
       accepted: recipient.accepted,
       lastReceivedAt: recipient.lastReceivedAt,
+      replies: recipient.replies.length,
+      lastInboundAt:
+        recipient.lastInboundAt.size === 0
+          ? null
+          : new Date(Math.max(...recipient.lastInboundAt.values())).toISOString(),
     }));
   }
 
@@ -103,7 +198,15 @@ export class Inbox {
   private recipientFor(waId: string): RecipientRecord {
     let recipient = this.recipients.get(waId);
     if (!recipient) {
-      recipient = { waId, messages: [], accepted: 0, lastReceivedAt: null };
+      recipient = {
+        waId,
+        messages: [],
+        accepted: 0,
+        lastReceivedAt: null,
+        replies: [],
+        lastInboundAt: new Map(),
+        profileName: null,
+      };
       this.recipients.set(waId, recipient);
     }
     return recipient;
@@ -115,7 +218,14 @@ export class Inbox {
     if (!recipient || recipient.messages[0] !== message) return;
     recipient.messages.shift();
     this.storedCount -= 1;
-    // A number with nothing left stored would otherwise keep memory for every recipient ever seen.
-    if (recipient.messages.length === 0) this.recipients.delete(message.waId);
+    // A number with nothing left stored would otherwise keep memory for every recipient ever seen;
+    // one that replied keeps its replies and windows.
+    if (recipient.messages.length === 0 && recipient.lastInboundAt.size === 0) {
+      this.recipients.delete(message.waId);
+    }
+  }
+
+  private orderOf(item: InboxItem): number {
+    return this.order.get(item) ?? 0;
   }
 }

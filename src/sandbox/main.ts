@@ -1,8 +1,12 @@
 /**
  * `npm run sandbox`: the Cloud API emulator on its own. The one file in src/sandbox that reads the
  * environment: SANDBOX_PORT (3100), SANDBOX_HOST (127.0.0.1), SANDBOX_TOKENS (comma-separated,
- * default `sandbox-token`), SANDBOX_MAX_MPS (0 = unlimited), SANDBOX_LATENCY_MS (0).
+ * default `sandbox-token`), SANDBOX_MAX_MPS (0 = unlimited), SANDBOX_LATENCY_MS (0), and for the
+ * reply leg SANDBOX_WEBHOOK_URL (the service's webhook endpoint; unset = no webhooks),
+ * SANDBOX_APP_SECRET (required with the URL: signs the webhooks) and SANDBOX_ENFORCE_WINDOW
+ * (`true`/`false`, default false: 131047 for free-form messages outside the 24-hour window).
  */
+import type { SandboxWebhookOptions } from './build-sandbox.js';
 import { startSandbox } from './start-sandbox.js';
 
 function readInteger(name: string, fallback: number): number {
@@ -15,20 +19,45 @@ function readInteger(name: string, fallback: number): number {
   return value;
 }
 
+function readBoolean(name: string, fallback: boolean): boolean {
+  const raw = process.env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${process.env[name]}"`);
+}
+
+function readWebhook(): SandboxWebhookOptions | undefined {
+  const url = process.env.SANDBOX_WEBHOOK_URL?.trim();
+  if (url === undefined || url === '') return undefined;
+  const appSecret = process.env.SANDBOX_APP_SECRET ?? '';
+  if (appSecret === '') throw new Error('SANDBOX_APP_SECRET is required when SANDBOX_WEBHOOK_URL is set');
+  return { url, appSecret };
+}
+
 async function main(): Promise<void> {
   const tokens = (process.env.SANDBOX_TOKENS ?? 'sandbox-token')
     .split(',')
     .map((token) => token.trim())
     .filter((token) => token.length > 0);
+  const webhook = readWebhook();
   const sandbox = await startSandbox({
     port: readInteger('SANDBOX_PORT', 3100),
     host: process.env.SANDBOX_HOST ?? '127.0.0.1',
     tokens: tokens.length > 0 ? tokens : ['sandbox-token'],
     maxMps: readInteger('SANDBOX_MAX_MPS', 0),
     latencyMs: readInteger('SANDBOX_LATENCY_MS', 0),
+    enforceWindow: readBoolean('SANDBOX_ENFORCE_WINDOW', false),
+    ...(webhook ? { webhook } : {}),
   });
   // eslint-disable-next-line no-console
   console.log(`WhatsApp Cloud API sandbox listening on ${sandbox.url} (inbox: ${sandbox.url}/sandbox/inbox)`);
+  // eslint-disable-next-line no-console
+  console.log(
+    webhook
+      ? `Webhooks go to ${webhook.url} (log: ${sandbox.url}/sandbox/webhooks)`
+      : 'No SANDBOX_WEBHOOK_URL: no status or reply webhooks are sent',
+  );
 
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -7,7 +7,9 @@ describe('RingBuffer', () => {
     expect([1, 2, 3].map((item) => ring.push(item))).toEqual([undefined, undefined, undefined]);
     expect([4, 5, 6, 7].map((item) => ring.push(item))).toEqual([1, 2, 3, 4]);
     expect(ring.size).toBe(3);
+    expect(ring.toArray()).toEqual([5, 6, 7]);
     ring.clear();
+    expect(ring.toArray()).toEqual([]);
     expect(ring.push(8)).toBeUndefined();
   });
 

@@ -30,6 +30,15 @@ export class RingBuffer<T> {
     return this.length;
   }
 
+  /** The items, oldest first. */
+  toArray(): T[] {
+    const items: T[] = [];
+    for (let index = 0; index < this.length; index += 1) {
+      items.push(this.items[(this.start + index) % this.capacity] as T);
+    }
+    return items;
+  }
+
   clear(): void {
     this.items.fill(undefined);
     this.start = 0;

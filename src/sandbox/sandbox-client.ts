@@ -1,7 +1,10 @@
-import type { InboxMessage, RecipientSummary } from './inbox.js';
+import type { InboxItem, InboxMessage, InboxReply, RecipientSummary } from './inbox.js';
+import type { ReplyBody } from './phone-replies.js';
 import type { SandboxStats } from './sandbox-state.js';
 import type { Scenario, ScenarioInput } from './scenarios.js';
 import type { CallbackDataCount } from './send-stats.js';
+import type { WebhookFault, WebhookFaultInput } from './webhook-faults.js';
+import type { WebhookDelivery } from './webhook-sender.js';
 
 export interface InboxListing {
   numbers: RecipientSummary[];
@@ -15,6 +18,20 @@ export interface DuplicateReport {
   distinctDuplicates: number;
   /** At most `limit` (default 1,000) of them. */
   duplicates: CallbackDataCount[];
+}
+
+export interface WebhookLog {
+  configured: boolean;
+  url: string | null;
+  pending: number;
+  /** The last 200, oldest first. */
+  deliveries: WebhookDelivery[];
+}
+
+export interface ReplyAnswer {
+  wamid: string;
+  delivered: boolean;
+  reply: InboxReply;
 }
 
 /**
@@ -37,6 +54,48 @@ export class SandboxControlClient {
       `/sandbox/inbox/${encodeURIComponent(waId)}`,
     );
     return body.messages;
+  }
+
+  /** Messages and replies, in the order they happened. */
+  async conversation(waId: string): Promise<InboxItem[]> {
+    const body = await this.call<{ conversation: InboxItem[] }>(
+      'GET',
+      `/sandbox/inbox/${encodeURIComponent(waId)}`,
+    );
+    return body.conversation;
+  }
+
+  /** Be the phone: write a text or tap a button; resolves once the inbound webhook settled. */
+  reply(waId: string, body: ReplyBody): Promise<ReplyAnswer> {
+    return this.call('POST', `/sandbox/inbox/${encodeURIComponent(waId)}/reply`, body);
+  }
+
+  webhooks(): Promise<WebhookLog> {
+    return this.call('GET', '/sandbox/webhooks');
+  }
+
+  /** Resolves once no webhook is scheduled or pending; rejects if still busy after `timeoutMs`. */
+  webhooksIdle(timeoutMs?: number): Promise<{ idle: true }> {
+    return this.call(
+      'GET',
+      `/sandbox/webhooks/idle${timeoutMs === undefined ? '' : `?timeoutMs=${timeoutMs}`}`,
+    );
+  }
+
+  addWebhookFault(input: WebhookFaultInput): Promise<WebhookFault> {
+    return this.call('POST', '/sandbox/webhook-faults', input);
+  }
+
+  async webhookFaults(): Promise<WebhookFault[]> {
+    return (await this.call<{ faults: WebhookFault[] }>('GET', '/sandbox/webhook-faults')).faults;
+  }
+
+  removeWebhookFault(id: string): Promise<{ deleted: string }> {
+    return this.call('DELETE', `/sandbox/webhook-faults/${encodeURIComponent(id)}`);
+  }
+
+  clearWebhookFaults(): Promise<{ cleared: number }> {
+    return this.call('DELETE', '/sandbox/webhook-faults');
   }
 
   clearInbox(): Promise<{ cleared: number }> {

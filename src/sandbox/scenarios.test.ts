@@ -50,6 +50,23 @@ describe('each named fault', () => {
     expect((await control.stats()).rejectedByCode).toEqual({ [String(code)]: 1 });
   });
 
+  it.each<[FaultName, number]>([
+    ['undeliverable_async', 131026],
+    ['reengagement_async', 131047],
+  ])('%s accepts the send (200 + wamid), then reports it failed with %i', async (fault, code) => {
+    await control.addScenario({ fault, next: 1 });
+    const answer = await send(PROVIDER, 'async:1');
+    expect(answer.status).toBe(200);
+    expect(sandbox.state.messagesFor(PROVIDER)[0]).toMatchObject({
+      callbackData: 'async:1',
+      status: 'failed',
+      errors: [{ code }],
+    });
+    expect((await send(PROVIDER)).status).toBe(200);
+    expect(sandbox.state.messagesFor(PROVIDER)[1]).not.toHaveProperty('status');
+    expect(await control.stats()).toMatchObject({ accepted: 2, rejected: 0 });
+  });
+
   it('throughput sends Retry-After: 1; pair_rate and throughput carry the subcodes Meta still sends', async () => {
     await control.addScenario({ fault: 'throughput', next: 1 });
     await control.addScenario({ fault: 'pair_rate', next: 1 });

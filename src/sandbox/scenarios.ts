@@ -1,4 +1,5 @@
 import { graphFailure, type GraphErrorCode, type GraphFailure } from './graph-errors.js';
+import type { AsyncErrorName } from './webhook-payloads.js';
 
 /** Named failures a test can ask the sandbox to produce on send requests. */
 export const FAULT_NAMES = [
@@ -13,6 +14,9 @@ export const FAULT_NAMES = [
   'undeliverable',
   'slow',
   'hang',
+  // Accepted (200 + wamid), then a `failed` status webhook: 131026 / 131047.
+  'undeliverable_async',
+  'reengagement_async',
 ] as const;
 
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -47,7 +51,9 @@ export type FaultOutcome =
   | { kind: 'graph_error'; failure: GraphFailure }
   | { kind: 'html'; httpStatus: number; body: string }
   | { kind: 'slow'; delayMs: number }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Accept the message, then report it `failed` with this error by webhook. */
+  | { kind: 'async_failure'; error: AsyncErrorName };
 
 const DEFAULT_SLOW_DELAY_MS = 1000;
 const MAX_DELAY_MS = 10 * 60 * 1000;
@@ -55,7 +61,10 @@ const MAX_DELAY_MS = 10 * 60 * 1000;
 const HTML_502 =
   '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
 
-type GraphFaultName = Exclude<FaultName, 'html_502' | 'slow' | 'hang'>;
+type GraphFaultName = Exclude<
+  FaultName,
+  'html_502' | 'slow' | 'hang' | 'undeliverable_async' | 'reengagement_async'
+>;
 
 /** Meta's code, wording and extras for each fault answered with a Graph error body. */
 const GRAPH_FAULTS: Record<
@@ -98,6 +107,10 @@ export function faultOutcome(scenario: Scenario): FaultOutcome {
       return { kind: 'slow', delayMs: scenario.delayMs };
     case 'hang':
       return { kind: 'hang' };
+    case 'undeliverable_async':
+      return { kind: 'async_failure', error: 'undeliverable' };
+    case 'reengagement_async':
+      return { kind: 'async_failure', error: 'reengagement' };
     default: {
       const { code, details, ...extra } = GRAPH_FAULTS[scenario.fault];
       // The scenario id in the details tells a puzzled reader the failure was injected.

@@ -69,6 +69,7 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
       waId: validation.waId,
       type: validation.type,
       request: validation.request,
+      ...(outcome?.kind === 'async_failure' ? { asyncFailure: outcome.error } : {}),
     });
 
     // `slow` accepts first and answers late: a client that times out has still sent the message.

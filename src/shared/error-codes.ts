@@ -16,13 +16,31 @@ export const ERROR_CODES = {
     status: 401,
     description: 'Missing or wrong `x-api-key` (Origin/Referer alone is never a credential).',
   },
+  invalid_csv: {
+    status: 400,
+    description: 'The CSV file cannot be parsed (nothing was imported); `details.line` says where.',
+  },
+  too_many_files: { status: 400, description: 'More files than allowed in one request (`details.max`).' },
   not_found: { status: 404, description: 'No such route or resource.' },
   idempotency_key_conflict: {
     status: 409,
     description: 'The Idempotency-Key was used within 24 h for a different request.',
   },
+  provider_phone_taken: {
+    status: 409,
+    description: 'Another provider already has this phone number; `details.providerId` names it.',
+  },
   payload_too_large: { status: 413, description: 'The body is larger than BODY_LIMIT_BYTES.' },
-  unsupported_media_type: { status: 415, description: 'The Content-Type is not accepted by this route.' },
+  file_too_large: {
+    status: 413,
+    description:
+      "An uploaded file exceeds its type's limit (images 5 MB, documents 100 MB); `details.field` names it.",
+  },
+  unsupported_media_type: {
+    status: 415,
+    description:
+      'The Content-Type is not accepted by this route, or an uploaded file is not an accepted type (sniffed from its bytes).',
+  },
   rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` header.' },
   internal_error: {
     status: 500,

@@ -417,14 +417,12 @@ describe('createCloudApiClient failures', () => {
 
   it('times out a server that never answers', async () => {
     const server = await startGraphServer(() => undefined);
-    const startedAt = Date.now();
 
     const failure = expectFailure(
       await clientFor(server.baseUrl, { timeoutMs: 200 }).sendMessage(textRequest),
     );
 
     expect(failure).toMatchObject({ kind: 'timeout', httpStatus: null, isAmbiguous: true });
-    expect(Date.now() - startedAt).toBeLessThan(1500);
     expect(classifyFailure(failure)).toBe('transient');
   });
 

@@ -167,7 +167,7 @@ describe.each(DIALECTS)('POST /api/whatsapp/notify on %s', (dialect) => {
         env: { NOTIFY_WAIT_MS: '300', WHATSAPP_RETRY_BASE_MS: '5000' },
       });
       try {
-        slow.app.sandbox?.state.addScenario({ fault: 'server_error', to: '573005550103', next: 1 });
+        slow.app.sandbox?.state.addScenario({ fault: 'server_error', to: '573005550103' });
         const res = await slow.request('POST', '/api/whatsapp/notify', {
           body: { to: '3005550103', message: 'x' },
         });

@@ -55,7 +55,10 @@ export function send(
     .send({ success: false, error: { message, code, ...(details === undefined ? {} : { details }) } });
 }
 
-function describeValidation(issue: ValidationIssue, context: string): { field: string; message: string } {
+export function describeValidation(
+  issue: ValidationIssue,
+  context: string,
+): { field: string; message: string } {
   const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
   if (issue.keyword === 'required') {
     const field = [path, String(issue.params.missingProperty)].filter(Boolean).join('.');

@@ -15,3 +15,19 @@ export function buildValidatorCompiler(): FastifySchemaCompiler<unknown> {
     return ajv.compile(schema as object);
   };
 }
+
+/** Validates a value assembled by hand (e.g. multipart fields) with the strict body rules. */
+export function compileBodyValidator(schema: object): (value: unknown) => ValidationIssueLike[] | null {
+  const ajv = addFormats.default(
+    new Ajv({ allErrors: false, useDefaults: true, strict: false, coerceTypes: false }),
+  );
+  const validate = ajv.compile(schema);
+  return (value) => (validate(value) ? null : ((validate.errors ?? []) as ValidationIssueLike[]));
+}
+
+export interface ValidationIssueLike {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}

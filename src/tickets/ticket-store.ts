@@ -1,0 +1,288 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import {
+  formatTicketNumber,
+  type MatchSource,
+  type TicketEventView,
+  type TicketMediaView,
+  type TicketNotificationView,
+  type TicketProviderView,
+  type TicketStatus,
+  type TicketView,
+} from './ticket.js';
+
+export type TicketRow = Selectable<TicketsTable>;
+export type TicketMediaRow = Selectable<TicketMediaTable>;
+type Db = Kysely<DatabaseSchema>;
+
+export interface TicketFilter {
+  status?: TicketStatus;
+  providerId?: string;
+  locationKey?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Tickets, their media records and history. Writes take the caller's transaction. */
+export class TicketStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    /** Builds the download URL of a media file. */
+    private readonly mediaUrl: (ticketId: string, mediaId: string) => string,
+  ) {}
+
+  /** Allocates the next `T-YYYY-NNNNN`; the counter row serializes concurrent creations. */
+  async nextNumber(trx: Db): Promise<string> {
+    const year = new Date(this.clock.now()).getUTCFullYear();
+    const result = await sql<{ value: number }>`
+      insert into ticket_counters (year, value) values (${year}, 1)
+      on conflict (year) do update set value = ticket_counters.value + 1
+      returning value`.execute(trx);
+    return formatTicketNumber(year, Number(result.rows[0]?.value ?? 1));
+  }
+
+  async insert(trx: Db, row: TicketRow): Promise<void> {
+    await trx.insertInto('tickets').values(row).execute();
+  }
+
+  async insertMedia(trx: Db, rows: TicketMediaRow[]): Promise<void> {
+    if (rows.length > 0) await trx.insertInto('ticket_media').values(rows).execute();
+  }
+
+  async addEvent(
+    trx: Db,
+    ticketId: string,
+    type: string,
+    detail: Record<string, unknown> | null,
+  ): Promise<void> {
+    await trx
+      .insertInto('ticket_events')
+      .values({
+        id: newId(),
+        ticket_id: ticketId,
+        type,
+        at: this.clock.now(),
+        detail: detail === null ? null : JSON.stringify(detail),
+      })
+      .execute();
+  }
+
+  async assign(
+    trx: Db,
+    ticketId: string,
+    change: { providerId: string | null; status: TicketStatus; matchSource: MatchSource },
+  ): Promise<void> {
+    await trx
+      .updateTable('tickets')
+      .set({
+        provider_id: change.providerId,
+        status: change.status,
+        match_source: change.matchSource,
+        updated_at: this.clock.now(),
+      })
+      .where('id', '=', ticketId)
+      .execute();
+  }
+
+  async getRow(id: string): Promise<TicketRow | null> {
+    return (await this.db.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+  }
+
+  async getMedia(ticketId: string, mediaId: string): Promise<TicketMediaRow | null> {
+    const row = await this.db
+      .selectFrom('ticket_media')
+      .selectAll()
+      .where('ticket_id', '=', ticketId)
+      .where('id', '=', mediaId)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Provider ids this ticket was already offered to (for "next match" reassignment). */
+  async providersTried(ticketId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('ticket_events')
+      .select('detail')
+      .where('ticket_id', '=', ticketId)
+      .where('type', '=', 'provider_notified')
+      .execute();
+    return rows.flatMap((row) => {
+      const detail = row.detail === null ? null : (JSON.parse(row.detail) as { providerId?: unknown });
+      return typeof detail?.providerId === 'string' ? [detail.providerId] : [];
+    });
+  }
+
+  /** The whole ticket: provider, media, notifications with their timelines, history. */
+  async get(id: string): Promise<TicketView | null> {
+    const row = await this.getRow(id);
+    if (row === null) return null;
+    const [providers, media, notifications, history] = await Promise.all([
+      this.providersById(row.provider_id === null ? [] : [row.provider_id]),
+      this.db
+        .selectFrom('ticket_media')
+        .selectAll()
+        .where('ticket_id', '=', id)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+      this.notifications(id),
+      this.db
+        .selectFrom('ticket_events')
+        .selectAll()
+        .where('ticket_id', '=', id)
+        .orderBy('at')
+        .orderBy('id')
+        .execute(),
+    ]);
+    return {
+      ...this.toView(row, providers),
+      media: media.map((m): TicketMediaView => this.toMediaView(m)),
+      notifications,
+      history: history.map(
+        (e): TicketEventView => ({
+          type: e.type,
+          at: new Date(e.at).toISOString(),
+          detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
+        }),
+      ),
+    };
+  }
+
+  async list(filter: TicketFilter): Promise<{ items: TicketView[]; nextCursor: string | null }> {
+    let query = this.db.selectFrom('tickets').selectAll();
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.providerId !== undefined) query = query.where('provider_id', '=', filter.providerId);
+    if (filter.locationKey !== undefined) query = query.where('location_key', '=', filter.locationKey);
+    const after = filter.cursor === undefined ? null : decodeTicketCursor(filter.cursor);
+    if (after !== null) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+    const page = rows.slice(0, filter.limit);
+    const providers = await this.providersById(
+      page.flatMap((r) => (r.provider_id === null ? [] : [r.provider_id])),
+    );
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => this.toView(r, providers)),
+      nextCursor:
+        rows.length > filter.limit && last !== undefined
+          ? Buffer.from(`${last.created_at}:${last.id}`).toString('base64url')
+          : null,
+    };
+  }
+
+  private async notifications(ticketId: string): Promise<TicketNotificationView[]> {
+    const messages = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('ticket_id', '=', ticketId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    if (messages.length === 0) return [];
+    const events = await this.db
+      .selectFrom('message_events')
+      .selectAll()
+      .where(
+        'message_id',
+        'in',
+        messages.map((m) => m.id),
+      )
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return messages.map((m) => {
+      const lastError =
+        m.last_error === null
+          ? null
+          : (JSON.parse(m.last_error) as { code: string; message: string; whatsappCode: number | null });
+      return {
+        id: m.id,
+        to: m.recipient,
+        status: m.status,
+        messageId: m.wamid,
+        attempts: m.attempts,
+        lastError:
+          lastError === null
+            ? null
+            : { code: lastError.code, message: lastError.message, whatsappCode: lastError.whatsappCode },
+        createdAt: new Date(m.created_at).toISOString(),
+        events: events
+          .filter((e) => e.message_id === m.id)
+          .map((e) => ({
+            status: e.status,
+            at: new Date(e.at).toISOString(),
+            detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
+          })),
+      };
+    });
+  }
+
+  private async providersById(ids: string[]): Promise<Map<string, TicketProviderView>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('providers')
+      .selectAll()
+      .where('id', 'in', [...new Set(ids)])
+      .execute();
+    return new Map(
+      rows.map((p) => [
+        p.id,
+        {
+          id: p.id,
+          name: p.name,
+          phone: p.phone,
+          location: p.location,
+          specialties: JSON.parse(p.specialties) as string[],
+        },
+      ]),
+    );
+  }
+
+  private toView(row: TicketRow, providers: Map<string, TicketProviderView>): TicketView {
+    return {
+      id: row.id,
+      number: row.number,
+      title: row.title,
+      description: row.description,
+      location: row.location,
+      specialty: row.specialty,
+      address: row.address,
+      reporter: { name: row.reporter_name, phone: row.reporter_phone },
+      status: row.status as TicketStatus,
+      matchSource: row.match_source as MatchSource,
+      provider: row.provider_id === null ? null : (providers.get(row.provider_id) ?? null),
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+    };
+  }
+
+  private toMediaView(row: TicketMediaRow): TicketMediaView {
+    return {
+      id: row.id,
+      filename: row.filename,
+      contentType: row.content_type,
+      size: Number(row.size),
+      url: this.mediaUrl(row.ticket_id, row.id),
+    };
+  }
+}
+
+/** Returns null for a cursor we did not make. */
+export function decodeTicketCursor(cursor: string): { createdAt: number; id: string } | null {
+  const match = /^(\d{1,16}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  return match === null ? null : { createdAt: Number(match[1]), id: match[2] ?? '' };
+}
