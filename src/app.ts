@@ -84,7 +84,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await migrateToLatest(database, options.pgSchema);
 
-  const whatsapp = await connectWhatsApp(config, logger);
+  // The in-process sandbox sends its webhooks to this app; the port is known once the app listens.
+  const selfUrl = { webhook: '' };
+  const whatsapp = await connectWhatsApp(config, logger, () => selfUrl.webhook);
   const limiter = await createThroughputLimiter({
     maxPerSecond: config.dispatch.maxMps,
     key: whatsapp.phoneNumberId,
@@ -186,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       wakeDispatcher: dispatcher === null ? null : () => dispatcher.wake(),
       defaultCountry: config.defaultCountry,
       notifyWaitMs: config.dispatch.notifyWaitMs,
+      templateLanguage: config.whatsapp.templateLanguage,
     },
     messageStore,
     isReady: () => isDatabaseReady(database),
@@ -200,6 +203,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
         appSecret: whatsapp.appSecret,
         verifyToken: config.whatsapp.verifyToken,
       }),
+  });
+
+  http.server.on('listening', () => {
+    const address = http.server.address();
+    if (address !== null && typeof address === 'object') {
+      selfUrl.webhook = `http://127.0.0.1:${address.port}/api/whatsapp/webhook`;
+    }
   });
 
   let isClosed = false;
@@ -254,13 +264,21 @@ interface WhatsAppConnection {
   sandboxUrl: string | null;
 }
 
-async function connectWhatsApp(config: Config, logger: Logger): Promise<WhatsAppConnection> {
+async function connectWhatsApp(
+  config: Config,
+  logger: Logger,
+  webhookUrl: () => string,
+): Promise<WhatsAppConnection> {
   const { whatsapp } = config;
   if (whatsapp.mode === 'sandbox') {
     // A fresh random token per start: the sandbox only listens on loopback and trusts only this process.
     const token = randomBytes(24).toString('hex');
     const sandboxSecret = randomBytes(24).toString('hex');
-    const sandbox = buildSandbox({ tokens: [token], phoneNumberIds: [SANDBOX_PHONE_NUMBER_ID] });
+    const sandbox = buildSandbox({
+      tokens: [token],
+      phoneNumberIds: [SANDBOX_PHONE_NUMBER_ID],
+      webhook: { url: webhookUrl, appSecret: whatsapp.appSecret ?? sandboxSecret },
+    });
     const sandboxUrl = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
     const client = createCloudApiClient({
       baseUrl: sandboxUrl,

@@ -132,7 +132,8 @@ async function applyToMessage(
   const current = message.status as MessageStatus;
   let status = current;
   let fallbackId: string | null = null;
-  if (isStatusUpgrade(current, event.status)) {
+  // findMessage only returns outbound messages, which are never `received`.
+  if (current !== 'received' && isStatusUpgrade(current, event.status)) {
     status = event.status;
     const error = event.status === 'failed' ? toMessageError(event) : null;
     await trx

@@ -5,6 +5,7 @@ import type { MessageError, MessageEvent, MessageEventType, MessageStatus, Messa
 import type { MessageRow } from './outbox.js';
 
 export interface MessageFilter {
+  direction?: 'outbound' | 'inbound';
   status?: MessageStatus;
   to?: string;
   ticketId?: string;
@@ -46,7 +47,10 @@ export class MessageStore {
 
   /** Newest first; the cursor is the last item's (created_at, id). */
   async list(filter: MessageFilter): Promise<MessagePage> {
-    let query = this.db.selectFrom('messages').selectAll().where('direction', '=', 'outbound');
+    let query = this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('direction', '=', filter.direction ?? 'outbound');
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.to !== undefined) query = query.where('recipient', '=', filter.to);
     if (filter.ticketId !== undefined) query = query.where('ticket_id', '=', filter.ticketId);
@@ -81,8 +85,10 @@ export class MessageStore {
 
 export function toMessageView(row: MessageRow): MessageView {
   const isWaiting = row.status === 'queued' || row.status === 'retrying';
+  const inbound = row.direction === 'inbound' ? (JSON.parse(row.payload) as Record<string, unknown>) : null;
   return {
     id: row.id,
+    direction: row.direction,
     to: row.recipient,
     kind: row.kind as OutgoingMessageKind,
     status: row.status as MessageStatus,
@@ -93,6 +99,7 @@ export function toMessageView(row: MessageRow): MessageView {
     nextAttemptAt: isWaiting ? new Date(row.next_attempt_at).toISOString() : null,
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
+    ...(inbound === null ? {} : { content: inbound }),
   };
 }
 

@@ -15,6 +15,7 @@ export const MESSAGE_STATUSES = [
   'delivered',
   'read',
   'failed',
+  'received',
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
@@ -44,6 +45,8 @@ export interface MessageEvent {
 /** The public view of a message (GET /api/messages/:id). */
 export interface MessageView {
   id: string;
+  direction: 'outbound' | 'inbound';
+  /** The other party: the recipient of an outbound message, the sender of an inbound one. */
   to: string;
   kind: OutgoingMessageKind;
   status: MessageStatus;
@@ -55,6 +58,8 @@ export interface MessageView {
   createdAt: string;
   updatedAt: string;
   events?: MessageEvent[];
+  /** Inbound only: what the number sent (text, button tap, media…). */
+  content?: Record<string, unknown>;
 }
 
 export interface NewMessage {

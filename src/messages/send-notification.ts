@@ -8,6 +8,7 @@ import type { MessageNotifier } from './message-notifier.js';
 import type { MessageStore } from './message-store.js';
 import { toMessageView } from './message-store.js';
 import type { Outbox } from './outbox.js';
+import { buildNotifyMessages, type NotifyContent } from './notify-request.js';
 import { waitForOutcome } from './wait-for-outcome.js';
 
 export interface SendNotificationDeps {
@@ -18,11 +19,12 @@ export interface SendNotificationDeps {
   wakeDispatcher: (() => void) | null;
   defaultCountry: CountryCode;
   notifyWaitMs: number;
+  templateLanguage: string;
 }
 
 export interface SendNotificationInput {
   to: string;
-  message: OutgoingMessage;
+  content: NotifyContent;
   idempotencyKey: string | null;
   /** `Prefer: respond-async`: answer after the durable write, without waiting for Meta. */
   isAsync: boolean;
@@ -49,10 +51,12 @@ export async function sendNotification(
   if (!phone.ok) {
     throw new AppError('invalid_phone_number', `Invalid phone number: ${phone.reason}`, { field: 'to' });
   }
-  const requestHash = hashRequest(phone.digits, input.message);
+  const { message, fallback } = buildNotifyMessages(input.content, deps.templateLanguage);
+  const requestHash = hashRequest(phone.digits, [message, fallback]);
   const { row, isNew } = await deps.outbox.enqueue({
     to: phone.digits,
-    message: input.message,
+    message,
+    fallback,
     idempotencyKey: input.idempotencyKey,
     requestHash: input.idempotencyKey === null ? null : requestHash,
   });
@@ -88,8 +92,8 @@ export async function sendNotification(
   return { outcome: 'accepted', message: view };
 }
 
-function hashRequest(to: string, message: OutgoingMessage): string {
+function hashRequest(to: string, messages: [OutgoingMessage, OutgoingMessage | null]): string {
   return createHash('sha256')
-    .update(JSON.stringify([to, message]))
+    .update(JSON.stringify([to, ...messages]))
     .digest('hex');
 }

@@ -8,8 +8,8 @@ import { DEFAULT_IDENTITY } from './webhook-payloads.js';
 
 /** The reply leg: where and how the sandbox sends Meta's webhooks (statuses and replies). */
 export interface SandboxWebhookOptions {
-  /** The service's webhook endpoint. */
-  url: string;
+  /** The service's webhook endpoint; a function when it is known only after the service listens. */
+  url: string | (() => string);
   /** Signs every body: `X-Hub-Signature-256` (HMAC-SHA256) and legacy `X-Hub-Signature` (HMAC-SHA1). */
   appSecret: string;
   /** `entry[].id`. Default `100000000000000`. */
@@ -139,7 +139,9 @@ export function createSandboxState(options: SandboxOptions): SandboxState {
 }
 
 function resolveWebhook(webhook: SandboxWebhookOptions): ResolvedWebhookOptions {
-  if (!isHttpUrl(webhook.url)) throw new TypeError('sandbox: webhook.url must be an http(s) URL');
+  if (typeof webhook.url !== 'function' && !isHttpUrl(webhook.url)) {
+    throw new TypeError('sandbox: webhook.url must be an http(s) URL');
+  }
   if (typeof webhook.appSecret !== 'string' || webhook.appSecret === '') {
     throw new TypeError('sandbox: webhook.appSecret must be a non-empty string');
   }

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // eslint-disable-next-line no-console
   console.log(
     webhook
-      ? `Webhooks go to ${webhook.url} (log: ${sandbox.url}/sandbox/webhooks)`
+      ? `Webhooks go to ${String(sandbox.state.webhooks?.url)} (log: ${sandbox.url}/sandbox/webhooks)`
       : 'No SANDBOX_WEBHOOK_URL: no status or reply webhooks are sent',
   );
 

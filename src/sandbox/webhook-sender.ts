@@ -4,7 +4,8 @@ import { RingBuffer } from './ring-buffer.js';
 import type { WebhookFaultMode } from './webhook-faults.js';
 
 export interface WebhookSenderOptions {
-  url: string;
+  /** A function when the receiver's address is known only later (the service's own port, chosen at listen). */
+  url: string | (() => string);
   appSecret: string;
   /** Tries per webhook, the first included (>= 1). */
   attempts: number;
@@ -97,7 +98,7 @@ export class WebhookSender {
   }
 
   get url(): string {
-    return this.options.url;
+    return typeof this.options.url === 'function' ? this.options.url() : this.options.url;
   }
 
   /** Timers scheduled plus webhooks not yet settled. */
@@ -250,7 +251,7 @@ export class WebhookSender {
     let isDelivered = false;
     let error: string | null = null;
     try {
-      const response = await fetch(this.options.url, {
+      const response = await fetch(this.url, {
         method: 'POST',
         headers: job.headers,
         body: record.body,

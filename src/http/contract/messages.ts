@@ -17,6 +17,7 @@ export const MessageEventSchema = Type.Object({
 
 export const MessageSchema = Type.Object({
   id: Type.String(),
+  direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')]),
   to: Type.String(),
   kind: Type.String(),
   status: Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s))),
@@ -28,10 +29,14 @@ export const MessageSchema = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
   events: Type.Optional(Type.Array(MessageEventSchema)),
+  content: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'Inbound: what the number sent' }),
+  ),
 });
 
 export const MessageListQuery = Type.Object(
   {
+    direction: Type.Optional(Type.Union([Type.Literal('outbound'), Type.Literal('inbound')])),
     status: Type.Optional(Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))),
     to: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     ticketId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

@@ -48,12 +48,13 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messageStore: MessageSto
       },
     },
     async (request) => {
-      const { cursor, status, to, ticketId, limit } = request.query;
+      const { cursor, status, to, ticketId, limit, direction } = request.query;
       if (cursor !== undefined && decodeCursor(cursor) === null) {
         throw new AppError('validation_error', 'cursor is not a cursor from this API', { field: 'cursor' });
       }
       const page = await messageStore.list({
         limit,
+        ...(direction === undefined ? {} : { direction }),
         ...(cursor === undefined ? {} : { cursor }),
         ...(status === undefined ? {} : { status }),
         ...(to === undefined ? {} : { to: to.replace(/\D/g, '') }),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { SandboxState } from '../../../sandbox/sandbox-state.js';
+import { ReplyError, type SandboxState } from '../../../sandbox/sandbox-state.js';
 import { parseScenarioInput } from '../../../sandbox/scenarios.js';
 import { AppError } from '../../../shared/error-codes.js';
 import { ErrorResponses } from '../../contract/envelope.js';
@@ -30,6 +30,48 @@ export const sandboxRoutes: FastifyPluginAsyncTypebox<{ state: SandboxState }> =
     (request) => ({ success: true, data: state.messagesFor(request.params.waId.replace(/\D/g, '')) }),
   );
 
+  app.get(
+    '/api/sandbox/inbox/:waId/conversation',
+    {
+      schema: {
+        ...common,
+        summary: "One number's conversation as the phone shows it: our messages and its replies, in order",
+        params: Type.Object({ waId: Type.String({ pattern: '^\\+?[0-9]{8,15}$' }) }),
+        response: { ...ErrorResponses },
+      },
+    },
+    (request) => ({ success: true, data: state.conversation(request.params.waId.replace(/\D/g, '')) }),
+  );
+
+  app.post(
+    '/api/sandbox/inbox/:waId/reply',
+    {
+      schema: {
+        ...common,
+        summary:
+          'Be the phone: reply with text or tap a button; it reaches this service as Meta would send it',
+        description:
+          'Body: `{text}` or `{buttonId}` or `{button: {index?, title?}}`, optionally `wamid` (the message answered) and `name`.',
+        params: Type.Object({ waId: Type.String({ pattern: '^\\+?[0-9]{8,15}$' }) }),
+        body: Type.Object({}, { additionalProperties: true }),
+        response: { ...ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const result = await state.reply(request.params.waId.replace(/\D/g, ''), request.body);
+        return await reply.code(201).send({ success: true, data: result });
+      } catch (error) {
+        if (error instanceof ReplyError) {
+          throw new AppError(error.httpStatus === 404 ? 'not_found' : 'validation_error', error.message, {
+            reason: error.code,
+          });
+        }
+        throw error;
+      }
+    },
+  );
+
   app.get('/api/sandbox/scenarios', { schema: { ...common, summary: 'Active failure scenarios' } }, () => ({
     success: true,
     data: state.scenarios(),
@@ -42,7 +84,7 @@ export const sandboxRoutes: FastifyPluginAsyncTypebox<{ state: SandboxState }> =
         ...common,
         summary: 'Make the emulator fail on purpose',
         description:
-          'Body: `{fault, to?, next?, probability?, delayMs?}`; faults: server_error, service_unavailable, html_502, throughput, pair_rate, reengagement, not_allowed, token_expired, undeliverable, slow, hang.',
+          'Body: `{fault, to?, next?, probability?, delayMs?}`; faults: server_error, service_unavailable, html_502, throughput, pair_rate, reengagement, reengagement_async, not_allowed, token_expired, undeliverable, undeliverable_async, slow, hang.',
         body: Type.Object({}, { additionalProperties: true }),
         response: { ...ErrorResponses },
       },

@@ -25,7 +25,7 @@ export const notifyRoute: FastifyPluginAsyncTypebox<{ deps: SendNotificationDeps
     async (request, reply) => {
       const result = await sendNotification(deps, {
         to: request.body.to,
-        message: { kind: 'text', body: request.body.message },
+        content: request.body,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
         isAsync: /\brespond-async\b/i.test(request.headers.prefer ?? ''),
       });
