@@ -30,7 +30,7 @@ export class MessageStore {
       .selectFrom('message_events')
       .select(['status', 'at', 'detail'])
       .where('message_id', '=', id)
-      .orderBy('at')
+      // The order we learned of events (UUIDv7 ids); `at` is each event's own time (Meta's, to the second).
       .orderBy('id')
       .execute();
     return {

@@ -86,6 +86,15 @@ export function createProviderMatcher(deps: MatchDeps & { db: Db }): ProviderMat
               field: 'providerId',
             });
           }
+          if (!provider.active) {
+            throw new AppError(
+              'validation_error',
+              'providerId names an inactive provider; activate it first',
+              {
+                field: 'providerId',
+              },
+            );
+          }
           logMatched(deps, { location: provider.location, specialty: '' }, 'manual', provider);
           return provider;
         }

@@ -219,6 +219,14 @@ async function assignAndNotify(
   const row = await deps.outbox.enqueueInTransaction(trx, {
     to: deps.centerNumber,
     message: composeCenterNotification(content, reason),
+    // Outside the center's 24-hour window only a template is delivered: the new-ticket one carries the facts.
+    fallback:
+      deps.templateName === null
+        ? null
+        : composeProviderNotification(content, {
+            templateName: deps.templateName,
+            templateLanguage: deps.templateLanguage,
+          }),
     ticketId,
   });
   await deps.tickets.addEvent(trx, ticketId, 'center_notified', { messageId: row.id });

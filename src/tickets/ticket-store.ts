@@ -14,6 +14,9 @@ import {
 } from './ticket.js';
 
 export type TicketRow = Selectable<TicketsTable>;
+
+/** Ticket numbers follow the calendar year in Colombia, not in UTC. */
+const BOGOTA_YEAR = new Intl.DateTimeFormat('en', { timeZone: 'America/Bogota', year: 'numeric' });
 export type TicketMediaRow = Selectable<TicketMediaTable>;
 type Db = Kysely<DatabaseSchema>;
 
@@ -36,7 +39,7 @@ export class TicketStore {
 
   /** Allocates the next `T-YYYY-NNNNN`; the counter row serializes concurrent creations. */
   async nextNumber(trx: Db): Promise<string> {
-    const year = new Date(this.clock.now()).getUTCFullYear();
+    const year = Number(BOGOTA_YEAR.format(new Date(this.clock.now())));
     const result = await sql<{ value: number }>`
       insert into ticket_counters (year, value) values (${year}, 1)
       on conflict (year) do update set value = ticket_counters.value + 1
@@ -185,10 +188,12 @@ export class TicketStore {
   }
 
   private async notifications(ticketId: string): Promise<TicketNotificationView[]> {
+    // Only what we sent: the provider's replies are linked to the ticket too, but are not notifications.
     const messages = await this.db
       .selectFrom('messages')
       .selectAll()
       .where('ticket_id', '=', ticketId)
+      .where('direction', '=', 'outbound')
       .orderBy('created_at')
       .orderBy('id')
       .execute();
@@ -201,7 +206,7 @@ export class TicketStore {
         'in',
         messages.map((m) => m.id),
       )
-      .orderBy('at')
+      // The order we learned of events (UUIDv7 ids); `at` is each event's own time.
       .orderBy('id')
       .execute();
     return messages.map((m) => {

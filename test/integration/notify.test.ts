@@ -10,6 +10,10 @@ import {
 
 const hasPostgres = await isPostgresAvailable();
 
+/** The dispatcher's own timeline, without the status webhooks the sandbox sends afterwards. */
+const ownEvents = (message: { events: { status: string; detail: { source?: string } | null }[] }) =>
+  message.events.filter((e) => e.detail?.source !== 'webhook').map((e) => e.status);
+
 describe.each(DIALECTS)('POST /api/whatsapp/notify on %s', (dialect) => {
   let t: TestApp;
 
@@ -50,10 +54,10 @@ describe.each(DIALECTS)('POST /api/whatsapp/notify on %s', (dialect) => {
       expect(res.body.data).toEqual({ id: expect.any(String), to: '573001234567', status: 'queued' });
       const message = await eventually(async () => {
         const got = await t.request('GET', `/api/messages/${res.body.data.id}`);
-        return got.body.data.status === 'sent' ? got.body.data : undefined;
+        return got.body.data.messageId === null ? undefined : got.body.data;
       });
       expect(message.messageId).toMatch(/^wamid\./);
-      expect(message.events.map((e: { status: string }) => e.status)).toEqual(['queued', 'sent']);
+      expect(ownEvents(message)).toEqual(['queued', 'sent']);
     });
 
     it.each([
@@ -148,15 +152,9 @@ describe.each(DIALECTS)('POST /api/whatsapp/notify on %s', (dialect) => {
       const res = await t.request('POST', '/api/whatsapp/notify', { body: { to, message: 'retry me' } });
       expect(res.status).toBe(200);
       const message = (await t.request('GET', `/api/messages/${res.body.data.id}`)).body.data;
-      expect(message.status).toBe('sent');
+      expect(['sent', 'delivered', 'read']).toContain(message.status);
       expect(message.attempts).toBe(4);
-      expect(message.events.map((e: { status: string }) => e.status)).toEqual([
-        'queued',
-        'retrying',
-        'retrying',
-        'retrying',
-        'sent',
-      ]);
+      expect(ownEvents(message)).toEqual(['queued', 'retrying', 'retrying', 'retrying', 'sent']);
       expect(message.events[1].detail.error.whatsappCode).toBe(131000);
       expect(sandbox().messagesFor(to)).toHaveLength(1);
     });

@@ -34,6 +34,13 @@ export interface TicketRouteOptions {
 
 const validateTicketFields = compileBodyValidator(TicketCreateBody);
 
+/**
+ * Bytes per form field: the longest field (a 5000-character description) in 4-byte UTF-8 characters,
+ * with room to spare. A longer value is refused, never silently cut (busboy would cut it mid-character).
+ */
+const FIELD_MAX_BYTES = 64 * 1024;
+const FIELDS_MAX = 20;
+
 /** Tickets: create (JSON or multipart with files under `media`), list, read, download media, reassign. */
 export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async (
   app,
@@ -44,9 +51,9 @@ export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async
       fileSize: DOCUMENT_MAX_BYTES,
       // One more than allowed, so "too many" is told apart from "exactly the maximum".
       files: MAX_FILES_PER_TICKET + 1,
-      fields: 20,
-      fieldSize: 16 * 1024,
-      parts: MAX_FILES_PER_TICKET + 21,
+      fields: FIELDS_MAX,
+      fieldSize: FIELD_MAX_BYTES,
+      parts: MAX_FILES_PER_TICKET + FIELDS_MAX + 1,
     },
   });
 
@@ -145,9 +152,11 @@ export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async
       const row = await tickets.getMedia(request.params.id, request.params.mediaId);
       const stored = row === null ? null : await media.get(row.storage_key);
       if (row === null || stored === null) throw new AppError('not_found', 'File not found');
+      // Text files were checked to be UTF-8; without the charset a browser may show them as Latin-1.
+      const contentType = row.content_type === 'text/plain' ? 'text/plain; charset=utf-8' : row.content_type;
       return reply
-        .header('content-type', row.content_type)
-        .header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(row.filename)}`)
+        .header('content-type', contentType)
+        .header('content-disposition', contentDisposition(row.filename))
         .header('x-content-type-options', 'nosniff')
         .send(stored.data);
     },
@@ -164,6 +173,10 @@ export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async
         body: Type.Optional(ReassignBody),
         response: { 200: Success(TicketCreated), ...ErrorResponses },
       },
+      // No body at all means "the next match": validate it as `{}` rather than refuse it.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
     },
     async (request) => {
       const result = await reassignTicket(deps, request.params.id, { providerId: request.body?.providerId });
@@ -178,41 +191,104 @@ async function readMultipart(
 ): Promise<{ input: TicketCreateBody; files: UploadedFile[] }> {
   const fields: Record<string, string> = {};
   const files: UploadedFile[] = [];
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname !== 'media') {
-        part.file.resume();
-        throw new AppError('validation_error', `Files go under "media", not "${part.fieldname}"`, {
-          field: part.fieldname,
-        });
-      }
-      if (files.length >= MAX_FILES_PER_TICKET) {
-        part.file.resume();
-        throw new AppError('too_many_files', `At most ${MAX_FILES_PER_TICKET} files per ticket`, {
-          field: 'media',
-          max: MAX_FILES_PER_TICKET,
-        });
-      }
-      let data: Buffer;
-      try {
-        data = await part.toBuffer();
-      } catch (error) {
-        if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-          throw new AppError('file_too_large', `${part.filename} is larger than 100 MB`, {
-            field: `media[${files.length}]`,
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'media') {
+          part.file.resume();
+          throw new AppError('validation_error', `Files go under "media", not "${part.fieldname}"`, {
+            field: part.fieldname,
           });
         }
-        throw error;
+        if (files.length >= MAX_FILES_PER_TICKET) {
+          part.file.resume();
+          throw tooManyFiles();
+        }
+        let data: Buffer;
+        try {
+          data = await part.toBuffer();
+        } catch (error) {
+          if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+            const name = part.filename === '' ? 'The file' : part.filename;
+            throw new AppError('file_too_large', `${name} is larger than 100 MB`, {
+              field: `media[${files.length}]`,
+              filename: part.filename === '' ? null : part.filename,
+            });
+          }
+          throw error;
+        }
+        files.push({ data, filename: part.filename });
+      } else {
+        if (part.valueTruncated) {
+          throw new AppError('validation_error', `${part.fieldname} is too long`, {
+            field: part.fieldname,
+            location: 'body',
+          });
+        }
+        fields[part.fieldname] = String(part.value);
       }
-      files.push({ data, filename: part.filename });
-    } else {
-      fields[part.fieldname] = String(part.value);
     }
+  } catch (error) {
+    throw multipartError(error) ?? error;
   }
   const input = fieldsToInput(fields);
   const issues = validateTicketFields(input);
   if (issues !== null) throw validationError(issues);
   return { input, files };
+}
+
+function tooManyFiles(): AppError {
+  return new AppError('too_many_files', `At most ${MAX_FILES_PER_TICKET} files per ticket`, {
+    field: 'media',
+    max: MAX_FILES_PER_TICKET,
+  });
+}
+
+// What busboy says about a body that is not well-formed multipart.
+const MALFORMED_MULTIPART =
+  /^(?:Unexpected end of form|Malformed part header|Part terminated early|Malformed urlencoded form)/;
+
+/** A broken or oversized multipart body is the client's mistake: a 4xx naming it, never a 500. */
+function multipartError(error: unknown): AppError | null {
+  if (error instanceof AppError) return null;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const body = { field: 'body', location: 'body' };
+  switch (code) {
+    case 'FST_FILES_LIMIT':
+      return tooManyFiles();
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new AppError('validation_error', `At most ${FIELDS_MAX} form fields`, body);
+    case 'FST_PROTO_VIOLATION':
+      return new AppError('validation_error', 'A form field has a name that is not allowed', body);
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      return new AppError('validation_error', 'A form field declared as JSON is not valid JSON', body);
+    default:
+      break;
+  }
+  if (typeof message !== 'string') return null;
+  if (message === 'Multipart: Boundary not found') {
+    return new AppError('unsupported_media_type', 'multipart/form-data needs a boundary parameter', {
+      field: 'content-type',
+    });
+  }
+  if (MALFORMED_MULTIPART.test(message)) {
+    return new AppError('validation_error', `The multipart body is malformed: ${message}`, body);
+  }
+  return null;
+}
+
+/**
+ * `inline`, with an ASCII fallback name and the exact name as RFC 5987 `filename*` (where only
+ * attr-chars may stay unescaped: encodeURIComponent alone leaves ' ( ) * ! which strict parsers refuse).
+ */
+function contentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*!]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `inline; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 function fieldsToInput(fields: Record<string, string>): TicketCreateBody {
