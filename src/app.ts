@@ -97,7 +97,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const notifier = new MessageNotifier();
   const windows = new ConversationWindows(database.db, clock);
   const wakeDispatcher = (): void => dispatcher?.wake();
-  const statusDeps: StatusDeps = { db: database.db, outbox, notifier, clock, logger, wakeDispatcher };
+  const statusDeps: StatusDeps = {
+    db: database.db,
+    outbox,
+    notifier,
+    clock,
+    logger,
+    wakeDispatcher,
+    unmatched: { count: 0 },
+  };
   const webhookInbox = new WebhookInbox({
     db: database.db,
     clock,
@@ -119,7 +127,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
             random: options.random ?? Math.random,
             windows,
             onSent: async (_messageId, wamid) => {
-              await applyPendingStatuses(statusDeps, wamid);
+              if (statusDeps.unmatched.count > 0) await applyPendingStatuses(statusDeps, wamid);
             },
           },
           {

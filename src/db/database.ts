@@ -6,6 +6,7 @@ import pg from 'pg';
 import * as messagesMigration from './migrations/0001-messages.js';
 import * as ticketsMigration from './migrations/0002-providers-and-tickets.js';
 import * as webhooksMigration from './migrations/0003-webhooks.js';
+import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -85,6 +86,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-messages': messagesMigration,
   '0002-providers-and-tickets': ticketsMigration,
   '0003-webhooks': webhooksMigration,
+  '0004-claimable-index': claimableIndexMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';

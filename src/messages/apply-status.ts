@@ -29,6 +29,8 @@ export interface StatusDeps {
   logger: Logger;
   wakeDispatcher: () => void;
   onStatus?: StatusHook;
+  /** Statuses this process kept for unknown wamids: while zero, a recorded send need not look for any. */
+  unmatched: { count: number };
 }
 
 /**
@@ -62,6 +64,7 @@ export async function applyStatus(
     return applyToMessage(deps, trx, message, event);
   });
   if (outcome.kind === 'unmatched') {
+    deps.unmatched.count++;
     deps.logger.info(
       { event: 'webhook.status_unmatched', wamid: event.wamid, status: event.status },
       'status for an unknown message kept',
@@ -96,6 +99,24 @@ export async function applyPendingStatuses(deps: StatusDeps, wamid: string): Pro
       await afterApplied(deps, outcome.message, outcome.status, event.event, outcome.fallbackId);
     }
   }
+  return applied;
+}
+
+/**
+ * Statuses kept for a wamid that another process (or a crash) has since recorded: applied by the webhook
+ * sweep, so a send recorded elsewhere still gets them.
+ */
+export async function reconcileUnmatched(deps: StatusDeps, limit = 100): Promise<number> {
+  const rows = await deps.db
+    .selectFrom('message_status_updates as u')
+    .innerJoin('messages as m', 'm.wamid', 'u.wamid')
+    .select('u.wamid')
+    .distinct()
+    .where('u.message_id', 'is', null)
+    .limit(limit)
+    .execute();
+  let applied = 0;
+  for (const row of rows) applied += await applyPendingStatuses(deps, row.wamid);
   return applied;
 }
 

@@ -52,13 +52,13 @@ export async function sendNotification(
     throw new AppError('invalid_phone_number', `Invalid phone number: ${phone.reason}`, { field: 'to' });
   }
   const { message, fallback } = buildNotifyMessages(input.content, deps.templateLanguage);
-  const requestHash = hashRequest(phone.digits, [message, fallback]);
+  const requestHash = input.idempotencyKey === null ? null : hashRequest(phone.digits, [message, fallback]);
   const { row, isNew } = await deps.outbox.enqueue({
     to: phone.digits,
     message,
     fallback,
     idempotencyKey: input.idempotencyKey,
-    requestHash: input.idempotencyKey === null ? null : requestHash,
+    requestHash,
   });
   if (!isNew && row.request_hash !== requestHash) {
     throw new AppError(

@@ -4,7 +4,7 @@ import type { DatabaseSchema } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { parseWebhookPayload } from '../whatsapp/webhook-events.js';
-import { applyStatus, type StatusDeps } from './apply-status.js';
+import { applyStatus, reconcileUnmatched, type StatusDeps } from './apply-status.js';
 import { recordInbound, type InboundDeps } from './record-inbound.js';
 
 export interface WebhookInboxDeps {
@@ -82,6 +82,7 @@ export class WebhookInbox {
         .limit(100)
         .execute();
       for (const row of pending) await this.processById(row.id);
+      await reconcileUnmatched(this.deps.status);
     } catch (error) {
       this.deps.logger.error({ event: 'webhook.sweep_failed', err: error }, 'webhook sweep failed');
     }

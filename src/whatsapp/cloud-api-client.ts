@@ -1,3 +1,4 @@
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { toWireSendRequest } from './outgoing-message.js';
 import type {
   MediaUpload,
@@ -20,6 +21,7 @@ export interface CloudApiClientOptions {
   token: string;
   /** Budget for the whole call: connect, send, and reading the answer. */
   timeoutMs: number;
+  /** Replaces the HTTP transport for every call (tests); by default sends go through a keep-alive pool. */
   fetch?: typeof fetch;
 }
 
@@ -28,6 +30,8 @@ interface GraphEndpoint {
   token: string;
   timeoutMs: number;
   fetch: typeof fetch;
+  /** undici pool for JSON sends: about a third of global fetch's CPU per request (BENCHMARKS.md, diag). */
+  pool: Dispatcher | null;
 }
 
 interface GraphRequest {
@@ -48,7 +52,10 @@ export function createCloudApiClient(options: CloudApiClientOptions): WhatsAppCl
   return {
     async sendMessage(request: SendRequest): Promise<SendResult> {
       const body = JSON.stringify(toWireSendRequest(request));
-      const result = await postToGraph(messagesEndpoint, { body, contentType: 'application/json' });
+      const result =
+        messagesEndpoint.pool === null
+          ? await postToGraph(messagesEndpoint, { body, contentType: 'application/json' })
+          : await postJsonWithPool(messagesEndpoint, messagesEndpoint.pool, body);
       return result.ok ? readSendResponse(result.body, result.httpStatus) : result;
     },
     async uploadMedia(upload: MediaUpload): Promise<UploadResult> {
@@ -89,7 +96,54 @@ function graphEndpoint(options: CloudApiClientOptions, edge: 'messages' | 'media
     token: options.token,
     timeoutMs: options.timeoutMs,
     fetch: options.fetch ?? fetch,
+    pool: options.fetch === undefined ? sharedPool() : null,
   };
+}
+
+let pool: Agent | null = null;
+
+// One pool per process: connections to the Graph host are reused across clients and sends.
+function sharedPool(): Agent {
+  pool ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 10_000 } });
+  return pool;
+}
+
+async function postJsonWithPool(
+  endpoint: GraphEndpoint,
+  dispatcher: Dispatcher,
+  body: string,
+): Promise<GraphCallResult> {
+  let httpStatus: number | null = null;
+  try {
+    const response = await undiciRequest(endpoint.url, {
+      method: 'POST',
+      headers: graphHeaders(endpoint.token, 'application/json'),
+      body,
+      dispatcher,
+      // Together they bound the call like the fetch path's single timeout: waiting for headers, then for body bytes.
+      headersTimeout: endpoint.timeoutMs,
+      bodyTimeout: endpoint.timeoutMs,
+    });
+    httpStatus = response.statusCode;
+    const text = await response.body.text();
+    return interpretAnswer(
+      { status: response.statusCode, header: (name) => headerValue(response.headers[name]) },
+      text,
+      endpoint.token,
+    );
+  } catch (error) {
+    const code = findErrorWithCode(error)?.code;
+    const isTimeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    const failure = isTimeout
+      ? timeoutFailure(endpoint.timeoutMs, httpStatus)
+      : networkFailure(error, httpStatus, endpoint.token);
+    return { ok: false, failure };
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 function toMediaForm(upload: MediaUpload): FormData {
@@ -112,7 +166,11 @@ async function postToGraph(endpoint: GraphEndpoint, request: GraphRequest): Prom
     });
     httpStatus = response.status;
     const text = await response.text();
-    return interpretResponse(response, text, endpoint.token);
+    return interpretAnswer(
+      { status: response.status, header: (name) => response.headers.get(name) },
+      text,
+      endpoint.token,
+    );
   } catch (error) {
     const failure = signal.aborted
       ? timeoutFailure(endpoint.timeoutMs, httpStatus)
@@ -129,18 +187,24 @@ function graphHeaders(token: string, contentType: string | undefined): Record<st
   };
 }
 
-function interpretResponse(response: Response, text: string, token: string): GraphCallResult {
+interface GraphAnswer {
+  status: number;
+  header(name: 'retry-after' | 'content-type'): string | null;
+}
+
+function interpretAnswer(response: GraphAnswer, text: string, token: string): GraphCallResult {
   const body = parseJson(text);
   const graphError = readGraphError(body);
   const httpStatus = response.status;
-  if (response.ok && !graphError && body !== undefined) return { ok: true, httpStatus, body };
+  const isOk = httpStatus >= 200 && httpStatus < 300;
+  if (isOk && !graphError && body !== undefined) return { ok: true, httpStatus, body };
 
-  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  const retryAfterMs = parseRetryAfter(response.header('retry-after'), Date.now());
   if (graphError) {
     return { ok: false, failure: failure({ ...graphError, httpStatus, retryAfterMs }, token) };
   }
-  if (response.ok) return invalidResponse(httpStatus, 'body is not JSON');
-  const contentType = response.headers.get('content-type') ?? 'no content type';
+  if (isOk) return invalidResponse(httpStatus, 'body is not JSON');
+  const contentType = response.header('content-type') ?? 'no content type';
   const message = `HTTP ${httpStatus} without a Graph error body (${contentType})`;
   // An edge 5xx (502/504) may hide an upstream that did process the send.
   const isAmbiguous = httpStatus >= 500;
