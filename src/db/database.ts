@@ -7,6 +7,7 @@ import * as messagesMigration from './migrations/0001-messages.js';
 import * as ticketsMigration from './migrations/0002-providers-and-tickets.js';
 import * as webhooksMigration from './migrations/0003-webhooks.js';
 import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
+import * as throughputSlotsMigration from './migrations/0005-throughput-slots.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -87,6 +88,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-providers-and-tickets': ticketsMigration,
   '0003-webhooks': webhooksMigration,
   '0004-claimable-index': claimableIndexMigration,
+  '0005-throughput-slots': throughputSlotsMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';

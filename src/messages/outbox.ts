@@ -216,17 +216,19 @@ export class Outbox {
   private async completeBatch(items: Completion[]): Promise<boolean[]> {
     const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
+      // The common case, plain sends, is one statement for the whole batch; the rest go one by one.
+      const plainSent = items.filter(
+        (item): item is Extract<Completion, { outcome: 'sent' }> =>
+          item.outcome === 'sent' && !item.clearRecipientHold,
+      );
+      const sentApplied = await this.recordSentBatch(trx, plainSent, now);
+      const plainIds = new Set(plainSent.map((item) => item.id));
       const applied: boolean[] = [];
       const events: ReturnType<typeof event>[] = [];
       for (const item of items) {
-        const result = await trx
-          .updateTable('messages')
-          .set(completionColumns(item, now))
-          .where('id', '=', item.id)
-          // Only the holder of the claim records its outcome (a webhook may already have moved the status on).
-          .where('lease_owner', '=', item.owner)
-          .executeTakeFirst();
-        const isApplied = Number(result.numUpdatedRows) === 1;
+        const isApplied = plainIds.has(item.id)
+          ? sentApplied.has(item.id)
+          : await this.recordOne(trx, item, now);
         applied.push(isApplied);
         if (!isApplied) continue;
         events.push(event(item.id, item.outcome, now, completionDetail(item)));
@@ -249,6 +251,46 @@ export class Outbox {
       if (events.length > 0) await trx.insertInto('message_events').values(events).execute();
       return applied;
     });
+  }
+
+  /** Only the holder of the claim records its outcome (a webhook may already have moved the status on). */
+  private async recordOne(trx: Transaction<DatabaseSchema>, item: Completion, now: number): Promise<boolean> {
+    const result = await trx
+      .updateTable('messages')
+      .set(completionColumns(item, now))
+      .where('id', '=', item.id)
+      .where('lease_owner', '=', item.owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  private async recordSentBatch(
+    trx: Transaction<DatabaseSchema>,
+    items: Extract<Completion, { outcome: 'sent' }>[],
+    now: number,
+  ): Promise<Set<string>> {
+    const applied = new Set<string>();
+    for (let start = 0; start < items.length; start += 500) {
+      const chunk = items.slice(start, start + 500);
+      const wamidById = sql.join(
+        chunk.map((item) => sql`when ${item.id} then ${item.wamid}`),
+        sql` `,
+      );
+      const ownerById = sql.join(
+        chunk.map((item) => sql`when ${item.id} then ${item.owner}`),
+        sql` `,
+      );
+      const result = await sql<{ id: string }>`
+        update messages
+           set status = case when status = 'sending' then 'sent' else status end,
+               wamid = case id ${wamidById} end,
+               lease_owner = null, lease_expires_at = null, updated_at = ${now}
+         where id in (${sql.join(chunk.map((item) => item.id))})
+           and lease_owner = case id ${ownerById} end
+        returning id`.execute(trx);
+      for (const row of result.rows) applied.add(row.id);
+    }
+    return applied;
   }
 
   private async applyRecipientHold(trx: Transaction<DatabaseSchema>, item: Completion): Promise<void> {

@@ -1,0 +1,306 @@
+/**
+ * (a) POST /api/whatsapp/notify with `Prefer: respond-async` at 50 connections against a bare Fastify
+ * route on the same machine in the same run; then durability: kill -9 right after the load and
+ * count rows against 2xx responses, and kill -9 in the middle of a load and look up every 202's id.
+ */
+import path from 'node:path';
+import type { Instance } from 'autocannon';
+import { cpuMeter, startServerChild } from '../lib/children.js';
+import {
+  awaitQuiet,
+  BENCH_API_KEY,
+  startBenchSandbox,
+  startBenchServer,
+  type BenchContext,
+  type Figure,
+  type ScenarioReport,
+} from '../lib/context.js';
+import { runLoad, type LoadResult } from '../lib/load.js';
+import { cores, loadMeter, type LoadSample } from '../lib/system-load.js';
+import { fmt, fmtInt, sleep } from '../lib/util.js';
+
+export const id = 'notify';
+export const title = '(a) POST /api/whatsapp/notify (Prefer: respond-async) vs a bare Fastify route';
+
+const CONNECTIONS = 50;
+const BODY = JSON.stringify({
+  to: '310 305 5424',
+  message: 'Nuevo ticket #1234: fuga de agua en el baño, Calle 10 # 5-20.',
+});
+
+interface Measured {
+  result: LoadResult;
+  /** Server CPU ms per response. */
+  cpuMs: number;
+  cpuPercent: number;
+  load: LoadSample;
+  warmup2xx: number;
+}
+
+/** Warm-up, a (bounded) wait for a quiet machine, then the measured run with CPU meters around it. */
+async function measure(
+  ctx: BenchContext,
+  pid: number,
+  load: Omit<Parameters<typeof runLoad>[0], 'durationSec'>,
+): Promise<Measured> {
+  const warm = await runLoad({ ...load, durationSec: ctx.quick ? 2 : 3 });
+  await awaitQuiet(ctx);
+  const meter = cpuMeter(pid);
+  const machine = loadMeter();
+  const result = await runLoad({ ...load, durationSec: ctx.quick ? 4 : 10 });
+  const cpu = meter();
+  return {
+    result,
+    cpuMs: (1000 * cpu.cpuSeconds) / Math.max(1, result.completed),
+    cpuPercent: cpu.percent,
+    load: machine(),
+    warmup2xx: warm.count2xx,
+  };
+}
+
+function notifyLoad(url: string): Omit<Parameters<typeof runLoad>[0], 'durationSec'> {
+  return {
+    url,
+    path: '/api/whatsapp/notify',
+    connections: CONNECTIONS,
+    headers: { 'x-api-key': BENCH_API_KEY, prefer: 'respond-async' },
+    body: BODY,
+  };
+}
+
+export async function run(ctx: BenchContext): Promise<ScenarioReport> {
+  const started = performance.now();
+  const notes: string[] = [];
+
+  // Baseline: bare Fastify in its own child process, same body and connections.
+  ctx.log('  bare Fastify route');
+  const bareChild = await startServerChild({
+    script: ctx.build.bareScript,
+    env: { NODE_ENV: 'production' },
+    cwd: ctx.workDir,
+    logFile: path.join(ctx.workDir, 'bare.log'),
+  });
+  let bare: Measured;
+  try {
+    bare = await measure(ctx, bareChild.pid, {
+      url: bareChild.url,
+      path: '/bare',
+      connections: CONNECTIONS,
+      headers: {},
+      body: BODY,
+    });
+  } finally {
+    await bareChild.kill9();
+  }
+  ctx.log(`    ${fmtInt(bare.result.requestsPerSec)} req/s, p99 ${bare.result.latencyP99} ms`);
+
+  // The service, production-like: SQLite default, dispatcher started at 80/s against the sandbox.
+  const sandbox = await startBenchSandbox({ maxMps: 80 });
+  let notify: Measured;
+  let requestPathOnly: Measured;
+  let rowsAfterKill: Record<string, number>;
+  let durability: { received202: number; found: number; killedAtMs: number; rows: number } | null = null;
+  try {
+    ctx.log('  notify (SQLite, dispatcher running at the default 80/s)');
+    const server = await startBenchServer(ctx, {
+      name: 'notify',
+      dialect: 'sqlite',
+      sandbox,
+      maxMps: 80,
+      startDispatcher: true,
+    });
+    try {
+      notify = await measure(ctx, server.child.pid, notifyLoad(server.child.url));
+      // kill -9 right after the load: whatever got a 2xx must already be committed.
+      if (ctx.profileDir === null) await server.child.kill9();
+      rowsAfterKill = await server.probe().countByStatus();
+    } finally {
+      await server.dispose();
+    }
+    ctx.log(`    ${fmtInt(notify.result.requestsPerSec)} req/s, p99 ${notify.result.latencyP99} ms`);
+
+    // kill -9 while 50 connections are mid-request; every 202 id must be in the database afterwards.
+    if (ctx.profileDir === null) durability = await killDuringLoad(ctx, sandbox);
+
+    // Diagnostic: the same with the dispatcher not started, to separate the request path's cost.
+    ctx.log('  diagnostic: notify with the dispatcher not started');
+    const quiet = await startBenchServer(ctx, {
+      name: 'notify-nodispatch',
+      dialect: 'sqlite',
+      sandbox,
+      maxMps: 80,
+      startDispatcher: false,
+    });
+    try {
+      requestPathOnly = await measure(ctx, quiet.child.pid, notifyLoad(quiet.child.url));
+    } finally {
+      await quiet.dispose();
+    }
+    ctx.log(
+      `    ${fmtInt(requestPathOnly.result.requestsPerSec)} req/s, p99 ${requestPathOnly.result.latencyP99} ms`,
+    );
+  } finally {
+    await sandbox.close();
+  }
+
+  const ratio = notify.result.requestsPerSec / bare.result.requestsPerSec;
+  const totalRows = Object.values(rowsAfterKill).reduce((a, b) => a + b, 0);
+  const total2xx = notify.warmup2xx + notify.result.count2xx;
+  const both = Math.max(bare.load.otherCores, notify.load.otherCores);
+  const figures: Figure[] = [
+    {
+      label: 'bare Fastify route: req/s',
+      value: fmtInt(bare.result.requestsPerSec),
+      othersCpu: bare.load.otherCores,
+    },
+    {
+      label: 'bare Fastify route: p50 / p99 latency',
+      value: `${bare.result.latencyP50} / ${bare.result.latencyP99} ms`,
+      othersCpu: bare.load.otherCores,
+    },
+    {
+      label: 'bare Fastify route: server CPU per request',
+      value: `${fmt(bare.cpuMs, 3)} ms (${fmtInt(bare.cpuPercent)} % of a core)`,
+      othersCpu: bare.load.otherCores,
+    },
+    {
+      label: 'notify: req/s',
+      value: fmtInt(notify.result.requestsPerSec),
+      othersCpu: notify.load.otherCores,
+    },
+    {
+      label: 'notify ÷ bare req/s',
+      value: fmt(ratio, 2),
+      goal: '≥ 0.50',
+      met: ratio >= 0.5,
+      othersCpu: both,
+    },
+    {
+      label: 'notify: p50 / p99 latency',
+      value: `${notify.result.latencyP50} / ${notify.result.latencyP99} ms`,
+      goal: 'p99 ≤ 20 ms',
+      met: notify.result.latencyP99 <= 20,
+      othersCpu: notify.load.otherCores,
+    },
+    {
+      label: 'notify: server CPU per request (dispatcher included)',
+      value: `${fmt(notify.cpuMs, 3)} ms (${fmtInt(notify.cpuPercent)} % of a core) = ${fmt(notify.cpuMs / bare.cpuMs, 1)} × bare`,
+      othersCpu: notify.load.otherCores,
+    },
+    {
+      label: 'notify: responses (measured run)',
+      value: statusLine(notify.result),
+      goal: 'all 202',
+      met: notify.result.non2xx === 0 && notify.result.errors === 0 && notify.result.count2xx > 0,
+    },
+    {
+      label: 'durability, kill -9 right after the load: rows vs 2xx (warm-up + run)',
+      value: `${fmtInt(totalRows)} rows ≥ ${fmtInt(total2xx)} 2xx`,
+      goal: 'rows ≥ 2xx',
+      met: totalRows >= total2xx,
+    },
+  ];
+  if (durability !== null) {
+    figures.push({
+      label: `durability, kill -9 ${fmtInt(durability.killedAtMs)} ms into a load: 202 ids found in the database`,
+      value: `${fmtInt(durability.found)} of ${fmtInt(durability.received202)} (${fmtInt(durability.rows)} rows)`,
+      goal: 'all',
+      met: durability.received202 > 0 && durability.found === durability.received202,
+    });
+  }
+  figures.push(
+    {
+      label: 'diagnostic, dispatcher not started: notify req/s (÷ bare)',
+      value: `${fmtInt(requestPathOnly.result.requestsPerSec)} (${fmt(requestPathOnly.result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
+      othersCpu: requestPathOnly.load.otherCores,
+    },
+    {
+      label: 'diagnostic, dispatcher not started: p50 / p99 latency',
+      value: `${requestPathOnly.result.latencyP50} / ${requestPathOnly.result.latencyP99} ms`,
+      othersCpu: requestPathOnly.load.otherCores,
+    },
+    {
+      label: 'diagnostic, dispatcher not started: server CPU per request',
+      value: `${fmt(requestPathOnly.cpuMs, 3)} ms = ${fmt(requestPathOnly.cpuMs / bare.cpuMs, 1)} × bare`,
+      othersCpu: requestPathOnly.load.otherCores,
+    },
+  );
+  notes.push(
+    `CPU per request = the server process's user+system CPU over the measured run (/proc/PID/stat) ÷ responses. It depends little on contention: one uncontended core would give notify about ${fmtInt(1000 / notify.cpuMs)} req/s (${fmtInt(1000 / requestPathOnly.cpuMs)} without the dispatcher) and the bare route ${fmtInt(1000 / bare.cpuMs)} req/s.`,
+    `With ${CONNECTIONS} closed-loop connections, mean latency ≈ ${CONNECTIONS} ÷ throughput (Little's law): p99 ≤ 20 ms needs well over ${fmtInt(CONNECTIONS / 0.02)} req/s.`,
+    `Bench processes (load generator, sandbox, server) used ${fmt(notify.load.ownCores, 2)} cores during the notify run and ${fmt(bare.load.ownCores, 2)} during the bare run, of ${cores()}.`,
+    `Rows by status right after the kill: ${JSON.stringify(rowsAfterKill)}.`,
+  );
+  if (ctx.profileDir !== null)
+    notes.push('Profiling run: the server was closed gracefully, so the kill -9 checks were skipped.');
+
+  return {
+    id,
+    title,
+    ran: [
+      `autocannon programmatic API in the orchestrator process, ${CONNECTIONS} connections, pipelining 1, a ${ctx.quick ? 2 : 3} s warm-up then a ${ctx.quick ? 4 : 10} s measured run against each target; same JSON body (${BODY.length} bytes) to both.`,
+      'Bare route: `Fastify()` with one `POST /bare` → `{ok:true}` in its own child process.',
+      'Service: `bench/serve.ts` compiled with tsc and run with `node` in a child process (what `main.ts` does: buildApp from the environment, listen, start the dispatcher); NODE_ENV=production, LOG_LEVEL=warn (JSON to a log file), embedded SQLite in a fresh DATA_DIR, API key auth on, rate-limit hook on with RATE_LIMIT_MAX=1e9 so it never refuses the one bench key.',
+      'Dispatcher started as in production (WHATSAPP_MAX_MPS=80, DISPATCH_CONCURRENCY=64), cloud mode pointed at the sandbox (cap 80/s) running in the orchestrator process: the backlog grows while the dispatcher drains 80/s, as in a real burst.',
+      'Durability: SIGKILL of the server right after the run, then the SQLite file opened from the orchestrator (WAL recovery as on restart) and rows counted; then a fresh server, a load whose 202 bodies are collected, SIGKILL mid-load, and every 202 id looked up.',
+      'Diagnostic (no goal): the same notify measurement on a fresh server whose dispatcher is not started, to tell the request path from the dispatcher.',
+    ],
+    figures,
+    notes,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function statusLine(result: LoadResult): string {
+  const codes = Object.entries(result.statusCodes)
+    .map(([code, count]) => `${fmtInt(count)}×${code}`)
+    .join(', ');
+  return `${codes || 'none'}; ${result.errors} errors, ${result.timeouts} timeouts`;
+}
+
+async function killDuringLoad(
+  ctx: BenchContext,
+  sandbox: Awaited<ReturnType<typeof startBenchSandbox>>,
+): Promise<{ received202: number; found: number; killedAtMs: number; rows: number }> {
+  ctx.log('  durability: kill -9 in the middle of a load');
+  const server = await startBenchServer(ctx, {
+    name: 'notify-kill',
+    dialect: 'sqlite',
+    sandbox,
+    maxMps: 80,
+    startDispatcher: true,
+  });
+  const ids: string[] = [];
+  const killAfterMs = ctx.quick ? 1500 : 3000;
+  try {
+    let instance: Instance | null = null;
+    const loadDone = runLoad({
+      url: server.child.url,
+      path: '/api/whatsapp/notify',
+      connections: CONNECTIONS,
+      durationSec: killAfterMs / 1000 + 5,
+      headers: { 'x-api-key': BENCH_API_KEY, prefer: 'respond-async' },
+      body: BODY,
+      onStart: (started) => {
+        instance = started;
+      },
+      onResponse: (status, body) => {
+        if (status !== 202) return;
+        const parsed = JSON.parse(body) as { data?: { id?: string } };
+        if (typeof parsed.data?.id === 'string') ids.push(parsed.data.id);
+      },
+    });
+    await sleep(killAfterMs);
+    await server.child.kill9();
+    // Stop the load generator (its reconnects would only fail). Every 202 that reached us, even one
+    // parsed after the kill, was sent by the server before it died.
+    (instance as Instance | null)?.stop();
+    await loadDone;
+    const received = ids.length;
+    const found = await server.probe().countExisting(ids.slice(0, received));
+    const rows = Object.values(await server.probe().countByStatus()).reduce((a, b) => a + b, 0);
+    return { received202: received, found, killedAtMs: killAfterMs, rows };
+  } finally {
+    await server.dispose();
+  }
+}
