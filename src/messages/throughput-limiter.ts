@@ -30,7 +30,8 @@ export function createThroughputLimiter(options: {
   now?: () => number;
 }): Promise<ThroughputLimiter> {
   if (options.maxPerSecond <= 0) return Promise.resolve(UNLIMITED);
-  const store: SlotStore = options.pgPool === null ? new MemorySlotStore() : new PostgresSlotStore(options.pgPool);
+  const store: SlotStore =
+    options.pgPool === null ? new MemorySlotStore() : new PostgresSlotStore(options.pgPool);
   return Promise.resolve(new PacedLimiter(store, options.key, options.maxPerSecond, options.now ?? Date.now));
 }
 
