@@ -25,11 +25,12 @@ import { createProviderMatcher } from './providers/provider-matcher.js';
 import { ProviderStore } from './providers/provider-store.js';
 import { providerRoutes } from './http/routes/providers/index.js';
 import { ticketRoutes } from './http/routes/tickets/index.js';
+import { mediaUploadRoute } from './http/routes/whatsapp/media.js';
 import { webhookRoutes } from './http/routes/whatsapp/webhook.js';
 import type { TicketDeps } from './tickets/create-ticket.js';
 import { TicketStore } from './tickets/ticket-store.js';
 import { normalizePhoneNumber } from './whatsapp/phone-number.js';
-import { buildSandbox, type Sandbox } from './sandbox/build-sandbox.js';
+import type { Sandbox } from './sandbox/build-sandbox.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { newId } from './shared/ids.js';
 import { createCloudApiClient } from './whatsapp/cloud-api-client.js';
@@ -141,7 +142,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
           },
         );
 
-  const media = createMediaStorage(config.media);
+  const media = await createMediaStorage(config.media);
   const providerStore = new ProviderStore({ db: database.db, clock, defaultCountry: config.defaultCountry });
   const directory =
     config.tickets.directoryUrl === null
@@ -203,6 +204,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     extraApiRoutes: async (api) => {
       await api.register(ticketRoutes, { deps: ticketDeps, tickets, media });
       await api.register(providerRoutes, { store: providerStore });
+      await api.register(mediaUploadRoute, { client: whatsapp.client });
       if (sandbox !== null) await api.register(sandboxRoutes, { state: sandbox.state });
     },
     publicRoutes: (scope) =>
@@ -282,6 +284,8 @@ async function connectWhatsApp(
     // A fresh random token per start: the sandbox only listens on loopback and trusts only this process.
     const token = randomBytes(24).toString('hex');
     const sandboxSecret = randomBytes(24).toString('hex');
+    // Loaded only in sandbox mode, so production processes do not carry the emulator.
+    const { buildSandbox } = await import('./sandbox/build-sandbox.js');
     const sandbox = buildSandbox({
       tokens: [token],
       phoneNumberIds: [SANDBOX_PHONE_NUMBER_ID],

@@ -41,6 +41,11 @@ export async function recordInbound(
       .executeTakeFirst();
     if (existing !== undefined) return null;
     const ticketId = await linkedTicket(trx, event);
+    const provider = await trx
+      .selectFrom('providers')
+      .select('id')
+      .where('phone', '=', event.from)
+      .executeTakeFirst();
     const now = deps.clock.now();
     const id = newId();
     await trx
@@ -55,6 +60,7 @@ export async function recordInbound(
           content: event.content,
           profileName: event.profileName,
           contextWamid: event.contextWamid,
+          providerId: provider?.id ?? null,
           at: new Date(event.timestamp).toISOString(),
         }),
         status: 'received',

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../src/whatsapp/webhook-signature.js';
+import { png } from '../helpers/sample-files.js';
 import {
   DIALECTS,
   eventually,
   isPostgresAvailable,
   startTestApp,
+  TEST_API_KEY,
   type TestApp,
 } from '../helpers/test-app.js';
 
@@ -240,6 +242,65 @@ describe.each(DIALECTS)('webhooks and status tracking on %s', (dialect) => {
         .messagesFor(to)
         .map((m) => m.request.type);
       expect(types).toEqual(['text', 'template']);
+    });
+
+    it('uploads an image to the media store and sends it by id with a caption', async () => {
+      const form = new FormData();
+      form.append('file', new Blob([png()], { type: 'image/png' }), 'foto.png');
+      const upload = await fetch(`${t.url}/api/whatsapp/media`, {
+        method: 'POST',
+        headers: { 'x-api-key': TEST_API_KEY },
+        body: form,
+      });
+      expect(upload.status).toBe(201);
+      const { data } = (await upload.json()) as { data: { mediaId: string; mediaType: string } };
+      expect(data.mediaType).toBe('image');
+      const res = await t.request('POST', '/api/whatsapp/notify', {
+        body: { to: '3005550307', mediaId: data.mediaId, mediaType: 'image', caption: 'Foto del daño' },
+      });
+      expect(res.status).toBe(200);
+      const sent = sandbox().messagesFor('573005550307')[0]?.request;
+      expect(sent?.type).toBe('image');
+      expect(sent?.image).toEqual({ id: data.mediaId, caption: 'Foto del daño' });
+
+      const gif = new FormData();
+      gif.append('file', new Blob([Buffer.from('GIF89a\x01\x00\x01\x00')], { type: 'image/gif' }), 'x.gif');
+      const refused = await fetch(`${t.url}/api/whatsapp/media`, {
+        method: 'POST',
+        headers: { 'x-api-key': TEST_API_KEY },
+        body: gif,
+      });
+      expect(refused.status).toBe(415);
+    });
+
+    it('records a tap on a template quick-reply button as a template_button reply', async () => {
+      const to = '573005550308';
+      const res = await t.request('POST', '/api/whatsapp/notify', {
+        body: {
+          to,
+          template: {
+            name: 'nuevo_ticket',
+            components: [
+              { type: 'body', parameters: [{ type: 'text', text: 'T-9' }] },
+              {
+                type: 'button',
+                sub_type: 'quick_reply',
+                index: '0',
+                parameters: [{ type: 'payload', payload: 'accept:abc' }],
+              },
+            ],
+          },
+        },
+      });
+      expect(res.status).toBe(200);
+      await sandbox().reply(to, { buttonId: 'accept:abc' });
+      const inbound = await eventually(async () => {
+        const page = await t.request('GET', `/api/messages?direction=inbound&to=${to}`);
+        return page.body.data.items[0];
+      });
+      expect(inbound.kind).toBe('template_button');
+      expect(inbound.content.content).toMatchObject({ kind: 'template_button', payload: 'accept:abc' });
+      expect(inbound.content.contextWamid).toBe(res.body.data.messageId);
     });
 
     it('processes every status of a batched delivery', async () => {
