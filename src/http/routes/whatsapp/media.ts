@@ -61,12 +61,10 @@ export const mediaUploadRoute: FastifyPluginAsyncTypebox<{ client: WhatsAppClien
           whatsappCode: uploaded.failure.whatsappCode,
         });
       }
-      return reply
-        .code(201)
-        .send({
-          success: true,
-          data: { mediaId: uploaded.mediaId, mediaType: inspected.kind, contentType: inspected.contentType },
-        });
+      return reply.code(201).send({
+        success: true,
+        data: { mediaId: uploaded.mediaId, mediaType: inspected.kind, contentType: inspected.contentType },
+      });
     },
   );
 };
