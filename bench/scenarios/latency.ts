@@ -5,6 +5,7 @@
 import type { BenchContext, Figure, ScenarioReport } from '../lib/context.js';
 import { dispatchRun } from '../lib/dispatch-run.js';
 import { errorText, fmt, fmtInt } from '../lib/util.js';
+import { CONFIG_VARIABLES } from '../../src/config/config-schema.js';
 
 export const id = 'latency';
 export const title = '(d) 200 ms Graph latency, cap lifted: DISPATCH_CONCURRENCY needed for 500 msg/s';
@@ -37,11 +38,12 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
       ctx.log(`    ${fmtInt(result.rate)} msg/s`);
       const isMet = result.rate >= GOAL && (result.statusCounts.sent ?? 0) === count;
       if (isMet && needed === null) needed = concurrency;
+      // The goal is the default's; other values are measured to show the curve.
+      const isDefault = String(concurrency) === CONFIG_VARIABLES.DISPATCH_CONCURRENCY.default;
       figures.push({
-        label: `DISPATCH_CONCURRENCY=${concurrency}${concurrency === 64 ? ' (default)' : ''}: msg/s (ceiling ${fmtInt(ceiling)})`,
+        label: `DISPATCH_CONCURRENCY=${concurrency}${isDefault ? ' (default)' : ''}: msg/s (ceiling ${fmtInt(ceiling)})`,
         value: `${fmtInt(result.rate)} (${fmt((100 * result.rate) / ceiling, 0)} % of ceiling)`,
-        goal: `≥ ${GOAL} msg/s`,
-        met: isMet,
+        ...(isDefault ? { goal: `≥ ${GOAL} msg/s`, met: isMet } : {}),
         othersCpu: result.machine.otherCores,
       });
       notes.push(
