@@ -198,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       defaultCountry: config.defaultCountry,
       notifyWaitMs: config.dispatch.notifyWaitMs,
       templateLanguage: config.whatsapp.templateLanguage,
+      templateParameterCounts: config.whatsapp.templateParameterCounts,
     },
     messageStore,
     isReady: () => isDatabaseReady(database),

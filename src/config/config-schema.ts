@@ -110,6 +110,12 @@ export const CONFIG_VARIABLES = {
     group: 'WhatsApp',
     description: 'Language code of the templates, exactly as approved (es, es_CO…).',
   },
+  WHATSAPP_TEMPLATE_PARAMS: {
+    kind: 'string',
+    group: 'WhatsApp',
+    description:
+      'Approved templates and their body parameter counts, e.g. nuevo_ticket=6,aviso=1: notify refuses a wrong count before sending.',
+  },
   WHATSAPP_REQUEST_TIMEOUT_MS: {
     kind: 'integer',
     min: 100,

@@ -54,6 +54,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DEFAULT_COUNTRY: 'XX' }, 'DEFAULT_COUNTRY'],
     [{ INTERNAL_API_KEY: 'short' }, 'INTERNAL_API_KEY'],
+    [{ WHATSAPP_TEMPLATE_PARAMS: 'nuevo_ticket:6' }, 'WHATSAPP_TEMPLATE_PARAMS'],
     [{ DISPATCH_LEASE_MS: '10000', WHATSAPP_REQUEST_TIMEOUT_MS: '15000' }, 'DISPATCH_LEASE_MS'],
     [{ NODE_ENV: 'production', WHATSAPP_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: '1' }, 'INTERNAL_API_KEY'],
     [{ NODE_ENV: 'production', WHATSAPP_MODE: 'sandbox', INTERNAL_API_KEY: 'k'.repeat(16) }, 'WHATSAPP_MODE'],

@@ -23,6 +23,8 @@ export interface Config {
     readonly verifyToken: string | null;
     readonly templateNewTicket: string | null;
     readonly templateLanguage: string;
+    /** Body parameter count of each approved template we know (WHATSAPP_TEMPLATE_PARAMS). */
+    readonly templateParameterCounts: ReadonlyMap<string, number>;
     readonly requestTimeoutMs: number;
   };
   readonly dispatch: {
@@ -162,6 +164,7 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
       verifyToken: str('WHATSAPP_VERIFY_TOKEN'),
       templateNewTicket: str('WHATSAPP_TEMPLATE_NEW_TICKET'),
       templateLanguage: str('WHATSAPP_TEMPLATE_LANGUAGE') ?? 'es',
+      templateParameterCounts: parseTemplateCounts(str('WHATSAPP_TEMPLATE_PARAMS')),
       requestTimeoutMs,
     },
     dispatch: {
@@ -216,6 +219,19 @@ function validate(name: VariableName, value: string): void {
     case 'list':
       return;
   }
+}
+
+function parseTemplateCounts(value: string | null): ReadonlyMap<string, number> {
+  const counts = new Map<string, number>();
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const match = /^([a-z0-9_]{1,512})=(\d{1,2})$/.exec(entry);
+    if (match === null) throw new ConfigError('WHATSAPP_TEMPLATE_PARAMS', `"${entry}" is not name=count`);
+    counts.set(match[1] ?? '', Number(match[2]));
+  }
+  return counts;
 }
 
 function isTrue(value: string | null): boolean {

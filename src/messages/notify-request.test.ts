@@ -54,6 +54,20 @@ describe('buildNotifyMessages', () => {
     });
   });
 
+  it('refuses a wrong parameter count for a template it knows, before Meta does (132000)', () => {
+    const known = new Map([['nuevo_ticket', 2]]);
+    expect(() =>
+      buildNotifyMessages({ template: { name: 'nuevo_ticket', parameters: ['T-1'] } }, 'es', known),
+    ).toThrow(/takes 2 body parameters, got 1/);
+    expect(
+      buildNotifyMessages({ template: { name: 'nuevo_ticket', parameters: ['T-1', 'x'] } }, 'es', known)
+        .message.kind,
+    ).toBe('template');
+    expect(
+      buildNotifyMessages({ template: { name: 'otro', parameters: ['T-1'] } }, 'es', known).message.kind,
+    ).toBe('template');
+  });
+
   it('refuses an empty request, both media sources, and multi-line template parameters, naming the field', () => {
     const fieldOf = (fn: () => unknown) => {
       try {

@@ -30,7 +30,12 @@ export interface NotifyMessages {
  * Decides what to send: text (the seed's case), a template, or media with a caption. A text together
  * with a template sends the text inside the 24-hour window and the template outside it.
  */
-export function buildNotifyMessages(content: NotifyContent, defaultLanguage: string): NotifyMessages {
+export function buildNotifyMessages(
+  content: NotifyContent,
+  defaultLanguage: string,
+  knownParameterCounts: ReadonlyMap<string, number> = new Map(),
+): NotifyMessages {
+  if (content.template !== undefined) checkParameterCount(content.template, knownParameterCounts);
   const template = content.template === undefined ? null : toTemplate(content.template, defaultLanguage);
   const hasMedia = content.mediaUrl !== undefined || content.mediaId !== undefined;
   if (content.mediaUrl !== undefined && content.mediaId !== undefined) {
@@ -55,6 +60,30 @@ export function buildNotifyMessages(content: NotifyContent, defaultLanguage: str
   }
   if (template !== null) return { message: template, fallback: null };
   throw new AppError('validation_error', 'message is required', { field: 'message', location: 'body' });
+}
+
+/** Meta answers 132000 for a wrong count; for templates we know (WHATSAPP_TEMPLATE_PARAMS) refuse it first. */
+function checkParameterCount(
+  template: NonNullable<NotifyContent['template']>,
+  known: ReadonlyMap<string, number>,
+): void {
+  const expected = known.get(template.name);
+  if (expected === undefined) return;
+  const given =
+    template.components === undefined
+      ? (template.parameters?.length ?? 0)
+      : template.components
+          .filter((c) => c.type === 'body')
+          .reduce((sum, c) => sum + (c.parameters?.length ?? 0), 0);
+  if (given !== expected) {
+    throw new AppError(
+      'validation_error',
+      `template ${template.name} takes ${expected} body parameters, got ${given}`,
+      {
+        field: template.components === undefined ? 'template.parameters' : 'template.components',
+      },
+    );
+  }
 }
 
 function media(content: NotifyContent): { mediaId: string } | { link: string } {

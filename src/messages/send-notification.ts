@@ -20,6 +20,7 @@ export interface SendNotificationDeps {
   defaultCountry: CountryCode;
   notifyWaitMs: number;
   templateLanguage: string;
+  templateParameterCounts: ReadonlyMap<string, number>;
 }
 
 export interface SendNotificationInput {
@@ -51,7 +52,11 @@ export async function sendNotification(
   if (!phone.ok) {
     throw new AppError('invalid_phone_number', `Invalid phone number: ${phone.reason}`, { field: 'to' });
   }
-  const { message, fallback } = buildNotifyMessages(input.content, deps.templateLanguage);
+  const { message, fallback } = buildNotifyMessages(
+    input.content,
+    deps.templateLanguage,
+    deps.templateParameterCounts,
+  );
   const requestHash = input.idempotencyKey === null ? null : hashRequest(phone.digits, [message, fallback]);
   const { row, isNew } = await deps.outbox.enqueue({
     to: phone.digits,

@@ -56,7 +56,11 @@ describe.each(DIALECTS)('webhooks and status tracking on %s', (dialect) => {
     if (skip) return;
     t = await startTestApp({
       dialect,
-      env: { WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN },
+      env: {
+        WHATSAPP_APP_SECRET: APP_SECRET,
+        WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
+        WHATSAPP_TEMPLATE_PARAMS: 'nuevo_ticket=1,aviso_servicio=1',
+      },
     });
   });
   afterAll(async () => t?.close());
@@ -301,6 +305,18 @@ describe.each(DIALECTS)('webhooks and status tracking on %s', (dialect) => {
       expect(inbound.kind).toBe('template_button');
       expect(inbound.content.content).toMatchObject({ kind: 'template_button', payload: 'accept:abc' });
       expect(inbound.content.contextWamid).toBe(res.body.data.messageId);
+    });
+
+    it('refuses a wrong parameter count for a known template before sending anything', async () => {
+      const res = await t.request('POST', '/api/whatsapp/notify', {
+        body: { to: '3005550309', template: { name: 'aviso_servicio', parameters: ['uno', 'dos'] } },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({
+        code: 'validation_error',
+        details: { field: 'template.parameters' },
+      });
+      expect(sandbox().messagesFor('573005550309')).toHaveLength(0);
     });
 
     it('processes every status of a batched delivery', async () => {
