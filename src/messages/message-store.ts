@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema } from '../db/schema.js';
 import type { OutgoingMessageKind } from '../whatsapp/whatsapp-client.js';
 import type { MessageError, MessageEvent, MessageEventType, MessageStatus, MessageView } from './message.js';
@@ -54,27 +55,8 @@ export class MessageStore {
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.to !== undefined) query = query.where('recipient', '=', filter.to);
     if (filter.ticketId !== undefined) query = query.where('ticket_id', '=', filter.ticketId);
-    const after = filter.cursor === undefined ? null : decodeCursor(filter.cursor);
-    if (after !== null) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filter.limit + 1)
-      .execute();
-    const page = rows.slice(0, filter.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toMessageView),
-      nextCursor:
-        rows.length > filter.limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
-    };
+    const { rows, nextCursor } = await newestFirstPage(query, filter.limit, filter.cursor);
+    return { items: rows.map(toMessageView), nextCursor };
   }
 
   async status(id: string): Promise<MessageStatus | null> {
@@ -103,12 +85,5 @@ export function toMessageView(row: MessageRow): MessageView {
   };
 }
 
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
-}
-
 /** Returns null for a cursor we did not make. */
-export function decodeCursor(cursor: string): { createdAt: number; id: string } | null {
-  const match = /^(\d{1,16}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  return match === null ? null : { createdAt: Number(match[1]), id: match[2] ?? '' };
-}
+export const decodeCursor = decodePageCursor;

@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, ProvidersTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/error-codes.js';
@@ -135,27 +136,8 @@ export class ProviderStore {
     if (filter.active !== undefined) query = query.where('active', '=', filter.active ? 1 : 0);
     if (filter.source !== undefined) query = query.where('source', '=', filter.source);
     if (filter.phone !== undefined) query = query.where('phone', '=', filter.phone);
-    const after = filter.cursor === undefined ? null : decodeProviderCursor(filter.cursor);
-    if (after !== null) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filter.limit + 1)
-      .execute();
-    const page = rows.slice(0, filter.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toProvider),
-      nextCursor:
-        rows.length > filter.limit && last !== undefined ? encodeCursor(last.created_at, last.id) : null,
-    };
+    const { rows, nextCursor } = await newestFirstPage(query, filter.limit, filter.cursor);
+    return { items: rows.map(toProvider), nextCursor };
   }
 
   /**
@@ -413,14 +395,7 @@ export function toProvider(row: ProviderRow): Provider {
 }
 
 /** Returns null for a cursor we did not make. */
-export function decodeProviderCursor(cursor: string): { createdAt: number; id: string } | null {
-  const match = /^(\d{1,16}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  return match === null ? null : { createdAt: Number(match[1]), id: match[2] ?? '' };
-}
-
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
-}
+export const decodeProviderCursor = decodePageCursor;
 
 function newRow(
   id: string,

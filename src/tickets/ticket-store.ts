@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -159,32 +160,11 @@ export class TicketStore {
     if (filter.status !== undefined) query = query.where('status', '=', filter.status);
     if (filter.providerId !== undefined) query = query.where('provider_id', '=', filter.providerId);
     if (filter.locationKey !== undefined) query = query.where('location_key', '=', filter.locationKey);
-    const after = filter.cursor === undefined ? null : decodeTicketCursor(filter.cursor);
-    if (after !== null) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filter.limit + 1)
-      .execute();
-    const page = rows.slice(0, filter.limit);
+    const { rows: page, nextCursor } = await newestFirstPage(query, filter.limit, filter.cursor);
     const providers = await this.providersById(
       page.flatMap((r) => (r.provider_id === null ? [] : [r.provider_id])),
     );
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => this.toView(r, providers)),
-      nextCursor:
-        rows.length > filter.limit && last !== undefined
-          ? Buffer.from(`${last.created_at}:${last.id}`).toString('base64url')
-          : null,
-    };
+    return { items: page.map((r) => this.toView(r, providers)), nextCursor };
   }
 
   private async notifications(ticketId: string): Promise<TicketNotificationView[]> {
@@ -287,7 +267,4 @@ export class TicketStore {
 }
 
 /** Returns null for a cursor we did not make. */
-export function decodeTicketCursor(cursor: string): { createdAt: number; id: string } | null {
-  const match = /^(\d{1,16}):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  return match === null ? null : { createdAt: Number(match[1]), id: match[2] ?? '' };
-}
+export const decodeTicketCursor = decodePageCursor;
