@@ -245,12 +245,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
       if (isClosed) return;
       isClosed = true;
       await dispatcher?.stop(graceMs);
-      await webhookInbox.stop();
-      await http.close();
+      // The in-process sandbox first: it stops sending webhooks into the server we are about to close.
       await sandbox?.app.close();
+      await closeHttp(http);
+      await webhookInbox.stop();
       await database.close();
     },
   };
+}
+
+/**
+ * Stops accepting, lets requests in flight finish, and closes each keep-alive connection as soon as it is
+ * idle (otherwise a connection that was busy at close time stays open for the 72 s keep-alive timeout).
+ */
+async function closeHttp(http: FastifyInstance): Promise<void> {
+  const closing = http.close();
+  const sweeper = setInterval(() => http.server.closeIdleConnections(), 100);
+  try {
+    await closing;
+  } finally {
+    clearInterval(sweeper);
+  }
 }
 
 /** WHATSAPP_DEFAULT_TO as digits; a wrong value is reported at start and treated as unset. */

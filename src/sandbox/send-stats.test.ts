@@ -134,14 +134,15 @@ describe('stats', () => {
 });
 
 describe('latency', () => {
-  it('delays every Graph answer by latencyMs but not the control API', async () => {
-    const running = await start({ latencyMs: 150, clock: Date.now });
+  it('delays every Graph answer by latencyMs but not the control API', { timeout: 15_000 }, async () => {
+    const running = await start({ latencyMs: 3000, clock: Date.now });
     const started = Date.now();
     await send(running);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2990);
     const controlStarted = Date.now();
     await fetch(`${running.url}/sandbox/stats`);
-    expect(Date.now() - controlStarted).toBeLessThan(140);
+    // Well under the latency even on a loaded machine: the control API is not delayed.
+    expect(Date.now() - controlStarted).toBeLessThan(2000);
   });
 });
 
