@@ -95,6 +95,9 @@ function banner(input: {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  process.stderr.write(
+    `Failed to start: ${error instanceof Error ? error.message : String(error)}${cause}\n`,
+  );
   process.exit(1);
 });

@@ -98,10 +98,14 @@ export async function migrateToLatest(database: Database, pgSchema?: string): Pr
   if (database.dialect === 'postgres' && pgSchema !== undefined) {
     await sql`create schema if not exists ${sql.id(pgSchema)}`.execute(database.db);
   }
+  // Name the schema even when it comes from search_path: Kysely otherwise finds its migration table in any
+  // schema of the database (another tenant's, or a parallel test's) and skips creating ours.
+  const migrationSchema =
+    database.dialect === 'postgres' ? (pgSchema ?? (await currentSchema(database))) : undefined;
   const migrator = new Migrator({
     db: database.db,
     provider: { getMigrations: () => Promise.resolve(MIGRATIONS) },
-    ...(pgSchema === undefined ? {} : { migrationTableSchema: pgSchema }),
+    ...(migrationSchema === undefined ? {} : { migrationTableSchema: migrationSchema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
@@ -109,6 +113,13 @@ export async function migrateToLatest(database: Database, pgSchema?: string): Pr
     throw new Error(`migration ${failed} failed`, { cause: error });
   }
   return (results ?? []).map((r) => r.migrationName);
+}
+
+async function currentSchema(database: Database): Promise<string> {
+  const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db);
+  const schema = result.rows[0]?.schema;
+  if (schema === undefined) throw new Error('PostgreSQL has no current schema (check search_path)');
+  return schema;
 }
 
 /** True when the database answers and every migration is applied (for /readyz). */
