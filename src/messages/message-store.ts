@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
+import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema } from '../db/schema.js';
 import type { OutgoingMessageKind } from '../whatsapp/whatsapp-client.js';
 import type { MessageError, MessageEvent, MessageEventType, MessageStatus, MessageView } from './message.js';
@@ -84,6 +84,3 @@ export function toMessageView(row: MessageRow): MessageView {
     ...(inbound === null ? {} : { content: inbound }),
   };
 }
-
-/** Returns null for a cursor we did not make. */
-export const decodeCursor = decodePageCursor;

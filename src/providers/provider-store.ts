@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
+import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, ProvidersTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/error-codes.js';
@@ -393,9 +393,6 @@ export function toProvider(row: ProviderRow): Provider {
     updatedAt: new Date(row.updated_at).toISOString(),
   };
 }
-
-/** Returns null for a cursor we did not make. */
-export const decodeProviderCursor = decodePageCursor;
 
 function newRow(
   id: string,

@@ -94,9 +94,9 @@ export async function createTicket(
         title: emptyToNull(input.title),
         description: input.description.trim(),
         location: input.location.trim(),
-        location_key: matchKey(input.location),
+        location_key: toMatchKey(input.location),
         specialty: input.specialty.trim(),
-        specialty_key: matchKey(input.specialty),
+        specialty_key: toMatchKey(input.specialty),
         address: emptyToNull(input.address),
         reporter_name: emptyToNull(input.reporter?.name),
         reporter_phone: reporterPhone,
@@ -317,6 +317,3 @@ function emptyToNull(value: string | null | undefined): string | null {
   const trimmed = value?.trim();
   return trimmed === undefined || trimmed === '' ? null : trimmed;
 }
-
-/** Same rule as provider matching: case, accents and surrounding spaces do not matter. */
-export const matchKey = toMatchKey;

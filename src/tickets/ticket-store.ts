@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { decodePageCursor, newestFirstPage } from '../db/newest-first-page.js';
+import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -265,6 +265,3 @@ export class TicketStore {
     };
   }
 }
-
-/** Returns null for a cursor we did not make. */
-export const decodeTicketCursor = decodePageCursor;

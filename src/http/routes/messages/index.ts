@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { decodeCursor, type MessageStore } from '../../../messages/message-store.js';
+import { decodePageCursor } from '../../../db/newest-first-page.js';
+import type { MessageStore } from '../../../messages/message-store.js';
 import { AppError } from '../../../shared/error-codes.js';
 import { ErrorResponses, Success } from '../../contract/envelope.js';
 import { MessageIdParams, MessageListQuery, MessageSchema } from '../../contract/messages.js';
@@ -49,7 +50,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messageStore: MessageSto
     },
     async (request) => {
       const { cursor, status, to, ticketId, limit, direction } = request.query;
-      if (cursor !== undefined && decodeCursor(cursor) === null) {
+      if (cursor !== undefined && decodePageCursor(cursor) === null) {
         throw new AppError('validation_error', 'cursor is not a cursor from this API', { field: 'cursor' });
       }
       const page = await messageStore.list({

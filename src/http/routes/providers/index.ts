@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { decodeCsv, importProviders } from '../../../providers/import-providers.js';
-import { decodeProviderCursor, type ProviderStore } from '../../../providers/provider-store.js';
+import { decodePageCursor } from '../../../db/newest-first-page.js';
+import type { ProviderStore } from '../../../providers/provider-store.js';
 import { AppError } from '../../../shared/error-codes.js';
 import { normalizePhoneNumber } from '../../../whatsapp/phone-number.js';
 import { ErrorResponses, Success } from '../../contract/envelope.js';
@@ -51,7 +52,7 @@ export const providerRoutes: FastifyPluginAsyncTypebox<ProviderRoutesOptions> = 
     },
     async (request) => {
       const { cursor, location, specialty, active, source, phone, limit } = request.query;
-      if (cursor !== undefined && decodeProviderCursor(cursor) === null) {
+      if (cursor !== undefined && decodePageCursor(cursor) === null) {
         throw new AppError('validation_error', 'cursor is not a cursor from this API', { field: 'cursor' });
       }
       const page = await store.list({

@@ -7,12 +7,13 @@ import type { MediaStorage } from '../../../media/media-storage.js';
 import { AppError } from '../../../shared/error-codes.js';
 import {
   createTicket,
-  matchKey,
   reassignTicket,
   type TicketDeps,
   type UploadedFile,
 } from '../../../tickets/create-ticket.js';
-import { decodeTicketCursor, type TicketStore } from '../../../tickets/ticket-store.js';
+import { decodePageCursor } from '../../../db/newest-first-page.js';
+import { toMatchKey } from '../../../providers/match-key.js';
+import type { TicketStore } from '../../../tickets/ticket-store.js';
 import { ErrorResponses, Success } from '../../contract/envelope.js';
 import {
   ReassignBody,
@@ -106,14 +107,14 @@ export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async
     },
     async (request) => {
       const { status, provider, location, limit, cursor } = request.query;
-      if (cursor !== undefined && decodeTicketCursor(cursor) === null) {
+      if (cursor !== undefined && decodePageCursor(cursor) === null) {
         throw new AppError('validation_error', 'cursor is not a cursor from this API', { field: 'cursor' });
       }
       const page = await tickets.list({
         limit,
         ...(status === undefined ? {} : { status }),
         ...(provider === undefined ? {} : { providerId: provider }),
-        ...(location === undefined ? {} : { locationKey: matchKey(location) }),
+        ...(location === undefined ? {} : { locationKey: toMatchKey(location) }),
         ...(cursor === undefined ? {} : { cursor }),
       });
       return { success: true as const, data: page };
