@@ -456,3 +456,33 @@ describe.each(DIALECTS)('deadlines across a restart on %s', (dialect) => {
     }
   });
 });
+
+describe.each(DIALECTS)('two processes sweeping one database on %s', (dialect) => {
+  const skip = dialect === 'postgres' && !hasPostgres;
+
+  it.skipIf(skip)('expire an overdue offer once and hand the ticket on once', async () => {
+    const clock = new AdjustableClock();
+    const one = await startTestApp({ dialect, clock, env: ENV });
+    const two = await startTestApp({ dialect, clock, env: ENV, reuse: one.data });
+    try {
+      const place = newPlace();
+      for (const name of ['Uno', 'Dos', 'Tres']) await createProvider(one, name, place);
+      const tickets = await Promise.all(Array.from({ length: 5 }, () => createTicket(one, place)));
+      clock.advance(31 * MINUTE);
+      // Both processes (and their own sweepers) race for the same overdue offers.
+      await Promise.all([one.app.assignmentSweeper.sweep(), two.app.assignmentSweeper.sweep()]);
+      for (const ticket of tickets) {
+        const moved = await eventually(async () => {
+          const current = await getTicket(one, ticket.id);
+          return historyOf(current).includes('expired') && current.status === 'notified'
+            ? current
+            : undefined;
+        });
+        expect(historyOf(moved)).toEqual(['created', 'provider_notified', 'expired', 'provider_notified']);
+      }
+    } finally {
+      await two.close({ keepData: true });
+      await one.close();
+    }
+  });
+});
