@@ -8,6 +8,7 @@ import * as ticketsMigration from './migrations/0002-providers-and-tickets.js';
 import * as webhooksMigration from './migrations/0003-webhooks.js';
 import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
 import * as throughputSlotsMigration from './migrations/0005-throughput-slots.js';
+import * as usersAndSessionsMigration from './migrations/0007-users-and-sessions.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -89,6 +90,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-webhooks': webhooksMigration,
   '0004-claimable-index': claimableIndexMigration,
   '0005-throughput-slots': throughputSlotsMigration,
+  '0007-users-and-sessions': usersAndSessionsMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';
