@@ -21,7 +21,9 @@ export interface CreateUserCommand {
 export async function runCreateUser(command: CreateUserCommand): Promise<number> {
   const { email, err, out } = command;
   if (email === undefined || email.trim() === '') {
-    err.write('usage: keyhomekey create-user --email <email> [--role admin|operator] [--password <password>]\n');
+    err.write(
+      'usage: keyhomekey create-user --email <email> [--role admin|operator] [--password <password>]\n',
+    );
     return 64;
   }
   const role = (command.role ?? 'operator') as UserRole;

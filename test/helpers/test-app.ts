@@ -56,6 +56,8 @@ export interface TestResponse {
 export async function startTestApp(options: {
   dialect: TestDialect;
   env?: Record<string, string>;
+  /** Folder of the built web app to serve (browser tests). */
+  webRoot?: string;
 }): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'khk-test-'));
   const pgSchema =
@@ -92,6 +94,7 @@ export async function startTestApp(options: {
     apiKeys: config.internalApiKeys,
     pollIntervalMs: 50,
     ...(pgSchema === undefined ? {} : { pgSchema }),
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
   });
   const url = await app.http.listen({ port: 0, host: '127.0.0.1' });
   app.start();

@@ -26,7 +26,9 @@ export async function registerWebUi(app: FastifyInstance, root: string): Promise
         // Hashed asset names change with their content; index.html must always be revalidated.
         res.setHeader(
           'cache-control',
-          filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+          filePath.includes(`${path.sep}assets${path.sep}`)
+            ? 'public, max-age=31536000, immutable'
+            : 'no-cache',
         );
       },
     });

@@ -45,7 +45,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStore }> = async
             });
         }
       }
-      request.log.info({ event: 'user.created', userId: result.user.id, role: result.user.role }, 'user created');
+      request.log.info(
+        { event: 'user.created', userId: result.user.id, role: result.user.role },
+        'user created',
+      );
       return reply.code(201).send({ success: true as const, data: result.user });
     },
   );
