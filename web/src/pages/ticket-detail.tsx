@@ -174,11 +174,12 @@ export function TicketDetailPage({ id }: { id: string }) {
   );
 }
 
-/** A detail object as one short line: its plain values, never nested structures. */
+/** A detail object as one short line: its plain values, never nested structures or internal ids. */
 function summarize(detail: Record<string, unknown> | null | undefined): string {
   if (detail == null) return '';
   const parts: string[] = [];
   for (const [key, value] of Object.entries(detail)) {
+    if (/id$/i.test(key)) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       parts.push(`${key}: ${String(value)}`);
     }
