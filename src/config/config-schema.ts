@@ -32,7 +32,7 @@ export const CONFIG_VARIABLES = {
     kind: 'url',
     group: 'Server',
     description:
-      "The app's public origin: browser calls must come from it (Origin/Referer) and links use it (default: the listen URL, as both http://localhost:PORT and http://127.0.0.1:PORT).",
+      'Origin browser calls must come from, and base of links (default: the listen URL, as localhost and 127.0.0.1).',
   },
   NODE_ENV: {
     kind: 'string',
@@ -200,7 +200,7 @@ export const CONFIG_VARIABLES = {
     isSecret: true,
     group: 'Security',
     description:
-      "That admin's password (at least 10 characters); unset = generated and printed once in the start banner.",
+      "That admin's password (10+ characters); unset = generated and printed once in the start banner.",
   },
   SESSION_TTL_HOURS: {
     kind: 'integer',
