@@ -46,7 +46,7 @@ describe('the web app in Chromium', () => {
   it('logs in with the first admin and lands on the tickets page, in Spanish', async () => {
     await logIn(page, t.url, ADMIN);
     await expect(page.getByRole('link', { name: 'Nuevo ticket' }).first().isVisible()).resolves.toBe(true);
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('es');
+    expect(await page.locator('html').getAttribute('lang')).toBe('es');
   });
 
   it('creates a ticket with a photo (previewed) and shows it assigned to the provider', async () => {
@@ -131,7 +131,7 @@ describe('the web app in Chromium', () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Providers' }).waitFor();
     await page.reload();
     await page.getByRole('navigation').getByRole('link', { name: 'Providers' }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
     await page.getByTestId('language-switch').click();
     await page.getByRole('navigation').getByRole('link', { name: 'Proveedores' }).waitFor();
   });
@@ -156,7 +156,7 @@ describe('the web app in Chromium', () => {
         await small.goto(`${t.url}${path}`);
         await small.locator('main h1').first().waitFor();
         await eventually(async () => !(await small.getByText(/Cargando…/).isVisible()), 30_000);
-        const width = await small.evaluate(() => document.documentElement.scrollWidth);
+        const width = await small.evaluate<number>('document.documentElement.scrollWidth');
         expect(width, `${name} is ${width} px wide`).toBeLessThanOrEqual(360);
         writeFileSync(artifactPath(`web-360-${name}.png`), await small.screenshot({ fullPage: true }));
       }
