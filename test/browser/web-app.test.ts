@@ -87,6 +87,31 @@ describe('the web app in Chromium', () => {
     await conversation.getByText(new RegExp(ticket.body.data.number)).first().waitFor();
   });
 
+  it('taps a reply button in the sandbox phone; the reply reaches the service as an inbound webhook', async () => {
+    const waId = '573004447788';
+    await t.app.outbox.enqueue({
+      to: waId,
+      message: {
+        kind: 'interactive',
+        body: '¿Puedes atender hoy?',
+        buttons: [
+          { id: 'si', title: 'Sí, voy' },
+          { id: 'no', title: 'No puedo' },
+        ],
+      },
+    });
+    t.app.dispatcher?.wake();
+    await page.goto(`${t.url}/sandbox/${waId}`);
+    const conversation = page.getByTestId('sandbox-conversation');
+    await conversation.getByText('¿Puedes atender hoy?').waitFor();
+    await conversation.getByRole('button', { name: 'Sí, voy' }).click();
+    await conversation.locator('[data-direction="inbound"]').getByText('Sí, voy').waitFor();
+    await eventually(async () => {
+      const inbound = await t.request('GET', `/api/messages?direction=inbound&to=${waId}`);
+      return inbound.body.data.items.length === 1;
+    }, 30_000);
+  });
+
   it('taps Aceptar in the sandbox phone and the ticket page shows it accepted', async (ctx) => {
     // The accept/decline loop (issue #5) puts Aceptar / Rechazar on the first message; before it lands
     // there is nothing to tap.

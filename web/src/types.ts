@@ -109,6 +109,8 @@ export interface ConversationItem {
   type: string;
   status?: string;
   text?: string;
+  /** Business messages: the buttons the phone shows (reply buttons or template quick replies). */
+  buttons?: { index: number; title: string }[];
   request?: {
     type: string;
     text?: { body: string };

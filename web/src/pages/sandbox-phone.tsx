@@ -205,7 +205,7 @@ function BusinessMessage({ item, onTap }: { item: ConversationItem; onTap: (butt
  * The buttons the phone shows: those the API lists (when it does), else the reply buttons of an
  * interactive message or the quick replies a template's send names (by payload).
  */
-function buttonsOf(item: ConversationItem & { buttons?: { index: number; title: string }[] }): PhoneButton[] {
+function buttonsOf(item: ConversationItem): PhoneButton[] {
   if (Array.isArray(item.buttons)) return item.buttons.map(({ index, title }) => ({ index, title }));
   const request = item.request;
   if (request?.interactive?.type === 'button') {
