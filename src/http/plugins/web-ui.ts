@@ -22,6 +22,8 @@ export async function registerWebUi(app: FastifyInstance, root: string): Promise
       root,
       wildcard: false,
       index: false,
+      // Our own cache headers below, not the plugin's max-age=0 for everything.
+      cacheControl: false,
       setHeaders: (res, filePath) => {
         // Hashed asset names change with their content; index.html must always be revalidated.
         res.setHeader(
