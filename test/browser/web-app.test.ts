@@ -13,6 +13,7 @@ const PROVIDER = {
   specialties: ['Plomería'],
 };
 const PROVIDER_WA_ID = '573004445566';
+const OPERATOR = { email: 'operator@keyhomekey.test', password: 'operator-password-123' };
 /** Generous: a loaded 2-core machine runs four test suites at once. */
 const UI_TIMEOUT = 30_000;
 
@@ -150,6 +151,68 @@ describe('the web app in Chromium', () => {
     expect(list.body.data.items).toHaveLength(1);
   });
 
+  it('manages providers as an admin: add, edit, deactivate, and import a CSV with its row report', async () => {
+    await page.goto(`${t.url}/providers`);
+    await page.getByRole('button', { name: 'Agregar proveedor' }).click();
+    await page.getByLabel('Nombre').fill('Electricistas Unidos');
+    await page.getByLabel('Teléfono').fill('3005551234');
+    await page.getByLabel('Ubicación').fill('Usaquén');
+    await page.getByLabel('Especialidades').fill('Electricidad, Iluminación');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    const list = page.getByTestId('provider-list');
+    await list.getByText('Electricistas Unidos').waitFor();
+
+    await list.getByRole('button', { name: 'Editar Electricistas Unidos' }).click();
+    await page.getByLabel('Nombre').fill('Electricistas Unidos SAS');
+    await page.getByRole('button', { name: 'Guardar' }).click();
+    await list.getByText('Electricistas Unidos SAS').waitFor();
+
+    await list.getByRole('button', { name: 'Desactivar Electricistas Unidos SAS' }).click();
+    await list.getByRole('button', { name: 'Activar Electricistas Unidos SAS' }).waitFor();
+
+    await page.getByText('Importar CSV').click();
+    const csv =
+      'name,phone,location,specialties\nCerrajería 24h,3005559876,Chapinero,Cerrajería\nSin número,12,Chapinero,Plomería\n';
+    await page
+      .getByLabel('Archivo CSV')
+      .setInputFiles({ name: 'proveedores.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Importar', exact: true }).click();
+    const report = page.getByTestId('import-report');
+    await report.getByText('2 filas: 1 creados, 0 actualizados, 1 rechazados.').waitFor();
+    await report.getByText('Fila 3').waitFor();
+    await list.getByText('Cerrajería 24h').waitFor();
+  });
+
+  it('shows an operator the providers read-only, with no Users page', async () => {
+    const created = await t.request('POST', '/api/users', { body: { ...OPERATOR, role: 'operator' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const operatorContext = await browser.newContext();
+    operatorContext.setDefaultTimeout(UI_TIMEOUT);
+    try {
+      const operatorPage = await operatorContext.newPage();
+      await logIn(operatorPage, t.url, OPERATOR);
+      await operatorPage.getByRole('navigation').getByRole('link', { name: 'Proveedores' }).click();
+      await operatorPage.getByText('Solo un administrador puede cambiar proveedores.').waitFor();
+      await operatorPage.getByTestId('provider-list').getByText(PROVIDER.name).waitFor();
+      expect(await operatorPage.getByRole('button', { name: 'Agregar proveedor' }).count()).toBe(0);
+      expect(await operatorPage.getByRole('navigation').getByRole('link', { name: 'Usuarios' }).count()).toBe(
+        0,
+      );
+    } finally {
+      await operatorContext.close();
+    }
+  });
+
+  it('filters the messages log by number', async () => {
+    await page.goto(`${t.url}/messages`);
+    await page.getByLabel('Número').fill(PROVIDER_WA_ID);
+    await page.getByRole('button', { name: 'Filtrar' }).click();
+    await page.waitForURL(/\/messages\?to=/);
+    const list = page.getByTestId('message-list');
+    await list.getByText(`+${PROVIDER_WA_ID}`).first().waitFor();
+    expect(await list.getByText('+573004447788').count()).toBe(0);
+  });
+
   it('switches to English and remembers it after a reload, then back to Spanish', async () => {
     await page.goto(`${t.url}/tickets`);
     await page.getByTestId('language-switch').click();
@@ -177,6 +240,8 @@ describe('the web app in Chromium', () => {
         ['new-ticket', '/tickets/new'],
         ['ticket', `/tickets/${ticketId}`],
         ['sandbox-phone', `/sandbox/${PROVIDER_WA_ID}`],
+        ['providers', '/providers'],
+        ['messages', '/messages'],
       ] as const) {
         await small.goto(`${t.url}${path}`);
         await small.locator('main h1').first().waitFor();

@@ -9,6 +9,7 @@ import { ProvidersPage } from './pages/providers';
 import { SandboxPhonePage } from './pages/sandbox-phone';
 import { TicketDetailPage } from './pages/ticket-detail';
 import { TicketsPage } from './pages/tickets';
+import { UsersPage } from './pages/users';
 import { useRouter } from './router';
 import { SessionContext } from './session';
 import type { SessionInfo } from './types';
@@ -59,13 +60,17 @@ export function App() {
   return (
     <SessionContext.Provider value={sessionValue}>
       <Layout>
-        <Page path={path} sandbox={sessionValue.session.sandbox} />
+        <Page
+          path={path}
+          sandbox={sessionValue.session.sandbox}
+          isAdmin={sessionValue.session.user.role === 'admin'}
+        />
       </Layout>
     </SessionContext.Provider>
   );
 }
 
-function Page({ path, sandbox }: { path: string; sandbox: boolean }) {
+function Page({ path, sandbox, isAdmin }: { path: string; sandbox: boolean; isAdmin: boolean }) {
   const { navigate } = useRouter();
   const ticket = /^\/tickets\/([^/]+)$/.exec(path);
   const phone = /^\/sandbox(?:\/(\d+))?$/.exec(path);
@@ -77,5 +82,6 @@ function Page({ path, sandbox }: { path: string; sandbox: boolean }) {
   if (path === '/providers') return <ProvidersPage />;
   if (path === '/messages') return <MessagesPage />;
   if (phone !== null && sandbox) return <SandboxPhonePage waId={phone[1] ?? null} />;
+  if (path === '/users' && isAdmin) return <UsersPage />;
   return <TicketsPage />;
 }

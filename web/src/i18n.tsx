@@ -134,6 +134,23 @@ const es = {
   'sandbox.document': 'Documento',
   'sandbox.tapFailed': 'No se pudo tocar el botón',
   'sandbox.back': 'Números',
+  'error.invalid_phone_number': 'Número de teléfono no válido.',
+  'error.file_too_large': 'El archivo es demasiado grande.',
+  'error.unsupported_media_type': 'Tipo de archivo no aceptado (usa JPEG o PNG).',
+  'error.too_many_files': 'Demasiados archivos (máximo 10).',
+  'error.validation_error': 'Valor no válido: {message}',
+  'error.provider_phone_taken': 'Otro proveedor ya tiene ese teléfono.',
+  'error.forbidden': 'Tu rol no permite hacer esto.',
+  'error.rate_limited': 'Demasiadas solicitudes; espera un momento.',
+  'nav.users': 'Usuarios',
+  'users.title': 'Usuarios',
+  'users.email': 'Correo electrónico',
+  'users.password': 'Contraseña (mínimo 10 caracteres)',
+  'users.role': 'Rol',
+  'users.role.admin': 'Administrador',
+  'users.role.operator': 'Operador',
+  'users.add': 'Agregar usuario',
+  'users.created': 'Usuario {email} creado.',
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -271,6 +288,23 @@ const en: Record<MessageKey, string> = {
   'sandbox.document': 'Document',
   'sandbox.tapFailed': 'The button could not be tapped',
   'sandbox.back': 'Numbers',
+  'error.invalid_phone_number': 'Invalid phone number.',
+  'error.file_too_large': 'The file is too large.',
+  'error.unsupported_media_type': 'File type not accepted (use JPEG or PNG).',
+  'error.too_many_files': 'Too many files (at most 10).',
+  'error.validation_error': 'Invalid value: {message}',
+  'error.provider_phone_taken': 'Another provider already has this phone.',
+  'error.forbidden': 'Your role may not do this.',
+  'error.rate_limited': 'Too many requests; wait a moment.',
+  'nav.users': 'Users',
+  'users.title': 'Users',
+  'users.email': 'Email',
+  'users.password': 'Password (at least 10 characters)',
+  'users.role': 'Role',
+  'users.role.admin': 'Admin',
+  'users.role.operator': 'Operator',
+  'users.add': 'Add user',
+  'users.created': 'User {email} created.',
 };
 
 export type Lang = 'es' | 'en';
@@ -285,6 +319,8 @@ export interface I18n {
   /** `key` when it exists in the dictionary, else `fallback` (for server-side names such as event types). */
   tMaybe: (key: string, fallback: string) => string;
   formatDate: (iso: string) => string;
+  /** A refusal from the API in the reader's language when its code is known, else the server's message. */
+  errorText: (error: { code: string; message: string }) => string;
 }
 
 const I18nContext = createContext<I18n | null>(null);
@@ -321,6 +357,13 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       setLang,
       t: (key, values) => interpolate(dictionary[key], values),
       tMaybe: (key, fallback) => (key in dictionary ? dictionary[key as MessageKey] : fallback),
+      errorText: (error) => {
+        if (error.code === 'network_error') return dictionary['common.network'];
+        const key = `error.${error.code}`;
+        return key in dictionary
+          ? interpolate(dictionary[key as MessageKey], { message: error.message })
+          : error.message;
+      },
       formatDate: (iso) => {
         const date = new Date(iso);
         return Number.isNaN(date.getTime()) ? iso : dates.format(date);

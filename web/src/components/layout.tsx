@@ -15,6 +15,7 @@ export function Layout({ children }: { children: ReactNode }) {
     { to: '/messages', label: 'nav.messages' },
   ];
   if (session.sandbox) links.push({ to: '/sandbox', label: 'nav.sandbox' });
+  if (session.user.role === 'admin') links.push({ to: '/users', label: 'nav.users' });
   const isCurrent = (to: string) =>
     to === '/tickets'
       ? path === '/tickets' || (path.startsWith('/tickets/') && path !== '/tickets/new')

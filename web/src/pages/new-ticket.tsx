@@ -54,7 +54,7 @@ const EMPTY: Record<FieldName, string> = {
 };
 
 export function NewTicketPage() {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   const { navigate } = useRouter();
   const [values, setValues] = useState(EMPTY);
   const [photos, setPhotos] = useState<Photo[]>([]);
@@ -120,7 +120,7 @@ export function NewTicketPage() {
       const apiError = asApiError(caught);
       setError({
         field: apiError.field,
-        message: apiError.code === 'network_error' ? t('common.network') : apiError.message,
+        message: errorText(apiError),
       });
     } finally {
       setBusy(false);

@@ -103,14 +103,14 @@ export function ProvidersPage() {
 }
 
 function ToggleActive({ provider, onDone }: { provider: Provider; onDone: () => void }) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   const [error, setError] = useState<string | null>(null);
   const toggle = async () => {
     try {
       await api('PATCH', `/api/providers/${provider.id}`, { active: !provider.active });
       onDone();
     } catch (caught) {
-      setError(asApiError(caught).message);
+      setError(errorText(asApiError(caught)));
     }
   };
   return (
@@ -134,7 +134,7 @@ function ProviderForm(props: {
   onDone: () => void;
   onCancel: () => void;
 }) {
-  const { t } = useI18n();
+  const { t, errorText } = useI18n();
   const [draft, setDraft] = useState(props.initial);
   const [error, setError] = useState<{ field: string | null; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -169,7 +169,7 @@ function ProviderForm(props: {
       props.onDone();
     } catch (caught) {
       const apiError = asApiError(caught);
-      setError({ field: apiError.field, message: apiError.message });
+      setError({ field: apiError.field, message: errorText(apiError) });
     } finally {
       setBusy(false);
     }
