@@ -60,6 +60,26 @@ module.exports = {
       to: { path: '^src/(app|main)\\.ts$' },
     },
     {
+      name: 'web-imports-only-the-api-contract',
+      severity: 'error',
+      comment: 'The React app talks to the server over HTTP; it may share only the API contract types.',
+      from: { path: '^web/' },
+      to: { path: '^(src|test|bench)/', pathNot: '^src/http/contract/' },
+    },
+    {
+      name: 'src-does-not-import-web',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^web/' },
+    },
+    {
+      name: 'auth-stays-a-feature',
+      severity: 'error',
+      comment: 'Users and sessions know the database, not HTTP.',
+      from: { path: '^src/auth/' },
+      to: { path: '^src/(http|tickets|providers|messages|sandbox|app\\.ts|main\\.ts)' },
+    },
+    {
       name: 'src-does-not-import-tests',
       severity: 'error',
       from: { path: '^src/' },
@@ -74,7 +94,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default'],
-      extensions: ['.ts', '.js'],
+      extensions: ['.ts', '.tsx', '.js'],
     },
   },
 };

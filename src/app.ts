@@ -10,6 +10,11 @@ import type { Logger } from 'pino';
 import type { Config } from './config/load-config.js';
 import { isDatabaseReady, migrateToLatest, openDatabase, type Database } from './db/database.js';
 import { buildHttpApp } from './http/build-http-app.js';
+import { listenOrigins, type SessionAuth } from './http/plugins/session-auth.js';
+import { userRoutes } from './http/routes/users/index.js';
+import { ensureFirstAdmin, type FirstAdmin } from './auth/ensure-first-admin.js';
+import { SessionStore } from './auth/session-store.js';
+import { UserStore } from './auth/user-store.js';
 import { sandboxRoutes } from './http/routes/sandbox/index.js';
 import { Dispatcher } from './messages/dispatcher.js';
 import { MessageNotifier } from './messages/message-notifier.js';
@@ -59,6 +64,8 @@ export interface AppOptions {
   pgSchema?: string;
   /** How often an idle dispatcher looks for due messages. */
   pollIntervalMs?: number;
+  /** Folder of the built web app (dist/web); undefined = API only. */
+  webRoot?: string;
 }
 
 export interface App {
@@ -78,6 +85,9 @@ export interface App {
   readonly tickets: TicketStore;
   /** Expires overdue offers and hands stalled tickets on (also runs on its own every few seconds). */
   readonly assignmentSweeper: AssignmentSweeper;
+  readonly users: UserStore;
+  /** Whether this start created the first admin (and the password to print once if generated). */
+  readonly firstAdmin: FirstAdmin;
   /** Starts background work (the dispatcher). */
   start(): void;
   /** Stops the dispatcher (letting sends in flight finish within `graceMs`), HTTP, sandbox, database. */
@@ -249,6 +259,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
   };
   const assignmentSweeper = new AssignmentSweeper(ticketDeps, config.tickets.assignmentCheckIntervalMs);
 
+  const users = new UserStore(database.db, clock);
+  const firstAdmin = await ensureFirstAdmin(users, {
+    email: config.auth.adminEmail,
+    password: config.auth.adminPassword,
+  });
+  // Without APP_ORIGIN, the listen URL's origins; with port 0 they are known once listening.
+  let allowedOrigins: readonly string[] =
+    config.auth.allowedOrigins ?? listenOrigins(config.host, config.port);
+  const sessionAuth: SessionAuth = {
+    sessions: new SessionStore(database.db, clock, config.auth.sessionTtlMs),
+    allowedOrigins: () => allowedOrigins,
+    secureCookies: config.auth.secureCookies,
+    sessionTtlMs: config.auth.sessionTtlMs,
+  };
+
   const sandbox = whatsapp.sandbox;
   const http = await buildHttpApp({
     logger,
@@ -274,7 +299,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await api.register(providerRoutes, { store: providerStore });
       await api.register(mediaUploadRoute, { client: whatsapp.client });
       if (sandbox !== null) await api.register(sandboxRoutes, { state: sandbox.state });
+      await api.register(userRoutes, { users });
     },
+    session: {
+      auth: sessionAuth,
+      users,
+      loginRateLimitMax: config.auth.loginRateLimitMax,
+      sandbox: sandbox !== null,
+    },
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
     publicRoutes: async (scope) => {
       await scope.register(webhookRoutes, {
         inbox: webhookInbox,
@@ -289,6 +322,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const address = http.server.address();
     if (address !== null && typeof address === 'object') {
       selfUrl.webhook = `http://127.0.0.1:${address.port}/api/whatsapp/webhook`;
+      if (config.auth.allowedOrigins === null) allowedOrigins = listenOrigins(config.host, address.port);
     }
   });
 
@@ -307,6 +341,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     providerStore,
     tickets,
     assignmentSweeper,
+    users,
+    firstAdmin,
     start: () => {
       dispatcher?.start();
       webhookInbox.start();

@@ -5,10 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/load-config.js';
 import { createLogger } from './shared/logger.js';
+import type { FirstAdmin } from './auth/ensure-first-admin.js';
 
 const VERSION = '0.1.0';
 
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
   const { keys, keyFile } = resolveApiKeys(config);
-  const app = await buildApp({ config, logger, apiKeys: keys, version: VERSION });
+  const app = await buildApp({ config, logger, apiKeys: keys, version: VERSION, webRoot: builtWebRoot() });
 
   closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ event: 'server.crashed', err }, 'stopping after an error');
@@ -46,8 +48,16 @@ async function main(): Promise<void> {
       databaseDescription: app.database.description,
       keyFile,
       sandboxUrl: app.sandboxUrl,
+      firstAdmin: app.firstAdmin,
     }),
   );
+}
+
+/** dist/web of this checkout, whether running from dist/src/main.js or (tsx) src/main.ts. */
+function builtWebRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const root = path.basename(here) === 'src' && path.basename(path.dirname(here)) === 'dist' ? '../..' : '..';
+  return path.resolve(here, root, 'dist', 'web');
 }
 
 /** Outside production a missing INTERNAL_API_KEY is generated once and kept in DATA_DIR (never printed). */
@@ -68,6 +78,7 @@ function banner(input: {
   databaseDescription: string;
   keyFile: string | null;
   sandboxUrl: string | null;
+  firstAdmin: FirstAdmin;
 }): string {
   const { config, keyFile } = input;
   const shown = config.appOrigin;
@@ -86,8 +97,17 @@ function banner(input: {
     modeLine,
     `Database  ${input.databaseDescription}`,
     keyLine,
+    `Web app   ${shown} (log in there)`,
     `API docs  ${shown}/docs`,
   ];
+  const admin = input.firstAdmin;
+  if (admin.created) {
+    lines.push(
+      admin.generatedPassword === null
+        ? `Admin     created ${admin.email} with ADMIN_PASSWORD`
+        : `Admin     created ${admin.email}  password: ${admin.generatedPassword}  (shown once: keep it now)`,
+    );
+  }
   if (config.whatsapp.mode === 'sandbox') {
     lines.push(`Inbox     ${shown}/api/sandbox/inbox  (one number: ${shown}/api/sandbox/inbox/573103055424)`);
   }

@@ -5,6 +5,8 @@
  *   send <to> <message>          queue a WhatsApp text through the outbox (a running server sends it)
  *   import-providers <file.csv>  create/update providers from a CSV file ([--dry-run])
  *   env-example                  print .env.example rendered from the config schema
+ *   create-user --email E [--role admin|operator] [--password P]
+ *                                add a web app user (password from --password, stdin, or generated)
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,20 +18,29 @@ import { systemClock } from '../shared/clock.js';
 import { normalizePhoneNumber } from '../whatsapp/phone-number.js';
 import { SANDBOX_PHONE_NUMBER_ID } from '../app.js';
 import { runImportProviders } from './import-providers.js';
+import { runCreateUser } from './create-user.js';
 
 const USAGE = `usage: keyhomekey <command>
   migrate                 apply pending database migrations
   send <to> <message>     queue a WhatsApp text message (sent by a running server)
   import-providers <file.csv> [--dry-run]
                           create/update providers from a CSV file (name, phone, location, specialties)
-  env-example             print .env.example generated from the configuration schema`;
+  env-example             print .env.example generated from the configuration schema
+  create-user --email <email> [--role admin|operator] [--password <password>]
+                          add a web app user; without --password it is read from stdin when piped,
+                          else generated and printed once`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { 'dry-run': { type: 'boolean' } },
+    options: {
+      'dry-run': { type: 'boolean' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      password: { type: 'string' },
+    },
   });
   const [command, ...rest] = positionals;
   switch (command) {
@@ -64,6 +75,19 @@ async function main(argv: string[]): Promise<number> {
         });
       });
     }
+    case 'create-user':
+      return withDatabase(async (database) => {
+        await migrateToLatest(database);
+        return runCreateUser({
+          database,
+          email: values.email,
+          role: values.role,
+          password: values.password,
+          stdin: process.stdin,
+          out: process.stdout,
+          err: process.stderr,
+        });
+      });
     default:
       process.stderr.write(`${USAGE}\n`);
       return command === undefined ? 0 : 64;

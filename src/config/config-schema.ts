@@ -31,7 +31,8 @@ export const CONFIG_VARIABLES = {
   APP_ORIGIN: {
     kind: 'url',
     group: 'Server',
-    description: "The app's public origin, for the same-origin check and links (default: http://HOST:PORT).",
+    description:
+      'Origin browser calls must come from, and base of links (default: the listen URL, as localhost and 127.0.0.1).',
   },
   NODE_ENV: {
     kind: 'string',
@@ -187,6 +188,34 @@ export const CONFIG_VARIABLES = {
     default: '600',
     group: 'Security',
     description: 'Requests per minute per API key or client address (0 = off).',
+  },
+  ADMIN_EMAIL: {
+    kind: 'string',
+    default: 'admin@keyhomekey.local',
+    group: 'Security',
+    description: 'Email of the admin created at the first start (when the database has no user).',
+  },
+  ADMIN_PASSWORD: {
+    kind: 'string',
+    isSecret: true,
+    group: 'Security',
+    description:
+      "That admin's password (10+ characters); unset = generated and printed once in the start banner.",
+  },
+  SESSION_TTL_HOURS: {
+    kind: 'integer',
+    min: 1,
+    max: 8760,
+    default: '12',
+    group: 'Security',
+    description: 'How long a web session lasts without use (it is extended while used).',
+  },
+  LOGIN_RATE_LIMIT_MAX: {
+    kind: 'integer',
+    min: 0,
+    default: '10',
+    group: 'Security',
+    description: 'Login attempts per minute per client address (0 = off).',
   },
   BODY_LIMIT_BYTES: {
     kind: 'integer',

@@ -53,6 +53,19 @@ export interface Config {
   /** Empty when not configured; main.ts then generates a development key. */
   readonly internalApiKeys: readonly string[];
   readonly rateLimitMax: number;
+  readonly auth: {
+    /**
+     * Origins browser calls may come from: APP_ORIGIN when set, else null (the listen URL, known once
+     * listening, under both localhost and 127.0.0.1).
+     */
+    readonly allowedOrigins: readonly string[] | null;
+    /** Session cookies get `Secure` when the app is served over HTTPS. */
+    readonly secureCookies: boolean;
+    readonly sessionTtlMs: number;
+    readonly loginRateLimitMax: number;
+    readonly adminEmail: string;
+    readonly adminPassword: string | null;
+  };
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
@@ -148,7 +161,16 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
     );
   }
   const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  const appOrigin = (str('APP_ORIGIN') ?? `http://${linkHost}:${port}`).replace(/\/+$/, '');
+  const explicitOrigin = str('APP_ORIGIN');
+  const appOrigin = (explicitOrigin ?? `http://${linkHost}:${port}`).replace(/\/+$/, '');
+  const adminPassword = str('ADMIN_PASSWORD');
+  if (adminPassword !== null && adminPassword.length < 10) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be at least 10 characters');
+  }
+  const adminEmail = str('ADMIN_EMAIL') ?? 'admin@keyhomekey.local';
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(adminEmail)) {
+    throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
+  }
   const dataDir = path.resolve(options.cwd, str('DATA_DIR') ?? './data');
   const media = mediaConfig(str, dataDir);
 
@@ -196,6 +218,14 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
     defaultCountry,
     internalApiKeys: keys,
     rateLimitMax: int('RATE_LIMIT_MAX'),
+    auth: {
+      allowedOrigins: explicitOrigin === null ? null : [new URL(explicitOrigin).origin],
+      secureCookies: appOrigin.startsWith('https://'),
+      sessionTtlMs: int('SESSION_TTL_HOURS') * 3_600_000,
+      loginRateLimitMax: int('LOGIN_RATE_LIMIT_MAX'),
+      adminEmail,
+      adminPassword,
+    },
     bodyLimitBytes: int('BODY_LIMIT_BYTES'),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),
     logLevel: str('LOG_LEVEL') ?? 'info',

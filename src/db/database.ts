@@ -17,6 +17,7 @@ import * as webhooksMigration from './migrations/0003-webhooks.js';
 import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
 import * as throughputSlotsMigration from './migrations/0005-throughput-slots.js';
 import * as assignmentsMigration from './migrations/0006-assignments.js';
+import * as usersAndSessionsMigration from './migrations/0007-users-and-sessions.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -127,6 +128,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-claimable-index': claimableIndexMigration,
   '0005-throughput-slots': throughputSlotsMigration,
   '0006-assignments': assignmentsMigration,
+  '0007-users-and-sessions': usersAndSessionsMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';

@@ -15,6 +15,8 @@ export interface DatabaseSchema {
   message_status_updates: MessageStatusUpdatesTable;
   conversation_windows: ConversationWindowsTable;
   assignments: AssignmentsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
 }
 
 export interface MessagesTable {
@@ -187,4 +189,26 @@ export interface MessageStatusUpdatesTable {
 export interface ConversationWindowsTable {
   phone: string;
   last_inbound_at: number;
+}
+
+/** A person who logs in to the web app. */
+export interface UsersTable {
+  id: string;
+  /** Lowercased. Unique. */
+  email: string;
+  /** argon2id PHC string. */
+  password_hash: string;
+  role: 'admin' | 'operator';
+  /** 1 = may log in, 0 = disabled (portable boolean). */
+  active: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A logged-in browser: the sha256 of its random session id, never the id itself. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
 }

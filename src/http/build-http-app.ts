@@ -10,6 +10,9 @@ import { ErrorEnvelope } from './contract/envelope.js';
 import { apiKeyGuard, createApiKeyMatcher, keyFingerprint } from './plugins/api-key-auth.js';
 import { registerErrorEnvelope } from './plugins/error-envelope.js';
 import { buildValidatorCompiler } from './plugins/validators.js';
+import { registerSessionCookies, sessionOrApiKeyGuard } from './plugins/session-auth.js';
+import { registerWebUi } from './plugins/web-ui.js';
+import { authRoutes, type AuthRouteOptions } from './routes/auth/index.js';
 import { messageRoutes } from './routes/messages/index.js';
 import { healthRoutes } from './routes/ops/health.js';
 import { notifyRoute } from './routes/whatsapp/notify.js';
@@ -29,6 +32,10 @@ export interface HttpAppOptions {
   extraApiRoutes?: (api: FastifyInstance) => PromiseLike<unknown>;
   /** Routes with their own authentication (Meta's webhook), outside the API-key guard. */
   publicRoutes?: (app: FastifyInstance) => PromiseLike<unknown>;
+  /** Browser sessions (cookie + Origin) as a second way into /api, and the login routes. */
+  session?: AuthRouteOptions;
+  /** Folder of the built web app (dist/web), served at `/`; undefined = no web app. */
+  webRoot?: string;
 }
 
 /**
@@ -70,6 +77,12 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   }
 
+  // Web sessions: cookie parsing for the whole app, and /api/auth/* (login, logout, me).
+  if (options.session !== undefined) {
+    await registerSessionCookies(app);
+    await app.register(authRoutes, options.session);
+  }
+
   // Everything under /api is authenticated and rate limited.
   const isValidKey = createApiKeyMatcher(options.apiKeys);
   await app.register(async (api) => {
@@ -96,11 +109,19 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         }),
       );
     }
-    api.addHook('onRequest', apiKeyGuard(isValidKey));
+    api.addHook(
+      'onRequest',
+      options.session === undefined
+        ? apiKeyGuard(isValidKey)
+        : sessionOrApiKeyGuard(isValidKey, options.session.auth),
+    );
     await api.register(notifyRoute, { deps: options.notify });
     await api.register(messageRoutes, { messageStore: options.messageStore });
     if (options.extraApiRoutes !== undefined) await options.extraApiRoutes(api);
   });
+
+  // The React app (after every route, so its index.html fallback never shadows one).
+  if (options.webRoot !== undefined) await registerWebUi(app, options.webRoot);
 
   return app;
 }

@@ -7,11 +7,13 @@ import { HeldRequests } from './held-requests.js';
 import { Inbox, type InboxItem, type InboxMessage, type InboxReply, type RecipientSummary } from './inbox.js';
 import { MediaStore } from './media-store.js';
 import {
+  buttonsOf,
   composeReply,
   DEFAULT_PROFILE_NAME,
   parseReplyBody,
   type QuickReplyLabels,
   type ReplyBody,
+  type TappableButton,
 } from './phone-replies.js';
 import { parseScenarioInput, ScenarioBook, type Scenario, type ScenarioInput } from './scenarios.js';
 import { SendStats, type CallbackDataCount, type SendStatsSnapshot } from './send-stats.js';
@@ -297,6 +299,11 @@ export class SandboxState {
   /** Stored messages and replies for a number, in the order they happened. */
   conversation(waId: string): InboxItem[] {
     return this.inbox.conversation(digitsOf(waId));
+  }
+
+  /** The buttons the phone shows on a business message: reply buttons, or a template's quick replies. */
+  buttonsOf(message: InboxMessage): TappableButton[] {
+    return buttonsOf(message, this.quickReplyLabels);
   }
 
   /** Adds a webhook fault; throws a TypeError describing the problem when the input is invalid. */

@@ -14,8 +14,20 @@ export const ERROR_CODES = {
   },
   unauthorized: {
     status: 401,
-    description: 'Missing or wrong `x-api-key` (Origin/Referer alone is never a credential).',
+    description:
+      'Neither a valid `x-api-key` nor a live session cookie (Origin/Referer alone is never a credential).',
   },
+  invalid_credentials: { status: 401, description: 'Login refused: unknown email or wrong password.' },
+  forbidden: {
+    status: 403,
+    description: "The logged-in user's role may not do this (operators cannot change providers or users).",
+  },
+  origin_not_allowed: {
+    status: 403,
+    description:
+      'A session call whose Origin (or Referer) is not APP_ORIGIN; state-changing calls must carry one.',
+  },
+  user_email_taken: { status: 409, description: 'Another user already has this email.' },
   invalid_csv: {
     status: 400,
     description: 'The CSV file cannot be parsed (nothing was imported); `details.line` says where.',

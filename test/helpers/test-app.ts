@@ -74,6 +74,8 @@ export async function startTestApp(options: {
   clock?: Clock;
   /** The data of an app closed with `keepData` (a restart on the same database). */
   reuse?: TestApp['data'];
+  /** Folder of the built web app to serve (browser tests). */
+  webRoot?: string;
 }): Promise<TestApp> {
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'khk-test-'));
   const pgSchema =
@@ -111,6 +113,7 @@ export async function startTestApp(options: {
     pollIntervalMs: 50,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(pgSchema === undefined ? {} : { pgSchema }),
+    ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
   });
   const url = await app.http.listen({ port: 0, host: '127.0.0.1' });
   app.start();

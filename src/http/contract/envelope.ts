@@ -22,6 +22,7 @@ export const ErrorEnvelope = Type.Object(
 export const ErrorResponses = {
   400: Type.Ref('ErrorEnvelope'),
   401: Type.Ref('ErrorEnvelope'),
+  403: Type.Ref('ErrorEnvelope'),
   404: Type.Ref('ErrorEnvelope'),
   409: Type.Ref('ErrorEnvelope'),
   413: Type.Ref('ErrorEnvelope'),

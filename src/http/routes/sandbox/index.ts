@@ -40,7 +40,13 @@ export const sandboxRoutes: FastifyPluginAsyncTypebox<{ state: SandboxState }> =
         response: { ...ErrorResponses },
       },
     },
-    (request) => ({ success: true, data: state.conversation(request.params.waId.replace(/\D/g, '')) }),
+    (request) => ({
+      success: true,
+      // Each business message with the buttons the phone shows (the web app's sandbox phone taps them).
+      data: state
+        .conversation(request.params.waId.replace(/\D/g, ''))
+        .map((item) => (item.direction === 'outbound' ? { ...item, buttons: state.buttonsOf(item) } : item)),
+    }),
   );
 
   app.post(

@@ -1,0 +1,16 @@
+import { useI18n } from '../i18n';
+
+export function LanguageSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <button
+      type="button"
+      className="button button-ghost"
+      aria-label={t('lang.switchLabel')}
+      data-testid="language-switch"
+      onClick={() => setLang(lang === 'es' ? 'en' : 'es')}
+    >
+      {t('lang.switch')}
+    </button>
+  );
+}
