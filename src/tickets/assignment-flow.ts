@@ -255,12 +255,36 @@ export async function handleReply(
   return 'ignored';
 }
 
-async function accept(deps: TicketDeps, assignment: AssignmentRow, ticket: TicketRow): Promise<ReplyOutcome> {
+/**
+ * Moves an `offered` assignment to `status` and does `work` in the same transaction; false (and nothing
+ * done) when the assignment had already moved: another tap, the timer or another process won.
+ */
+async function decide(
+  deps: TicketDeps,
+  assignment: AssignmentRow,
+  status: AssignmentStatus,
+  work: (trx: Db, answeredAfterMs: number) => Promise<void>,
+): Promise<boolean> {
   const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    if (!(await deps.assignments.resolve(trx, assignment.id, status, now))) return false;
+    await work(trx, now - Number(assignment.offered_at));
+    return true;
+  });
+}
+
+/** Queues a plain text about the ticket inside the caller's transaction. */
+async function queueText(deps: TicketDeps, trx: Db, to: string, ticketId: string | null, body: string) {
+  await deps.outbox.enqueueInTransaction(trx, {
+    to,
+    message: { kind: 'text', body, previewUrl: false },
+    ticketId,
+  });
+}
+
+async function accept(deps: TicketDeps, assignment: AssignmentRow, ticket: TicketRow): Promise<ReplyOutcome> {
   const provider = assignment.provider_id === null ? null : await providerOf(deps, assignment.provider_id);
-  const won = await deps.db.transaction().execute(async (trx) => {
-    if (!(await deps.assignments.resolve(trx, assignment.id, 'accepted', now))) return false;
-    const answeredAfterMs = now - Number(assignment.offered_at);
+  const won = await decide(deps, assignment, 'accepted', async (trx, answeredAfterMs) => {
     await deps.tickets.setStatus(trx, ticket.id, 'accepted');
     await deps.tickets.addEvent(trx, ticket.id, 'accepted', {
       providerId: assignment.provider_id,
@@ -268,22 +292,12 @@ async function accept(deps: TicketDeps, assignment: AssignmentRow, ticket: Ticke
       assignmentId: assignment.id,
       answeredAfterMs,
     });
-    if (assignment.provider_id !== null)
-      await recordOutcome(deps, trx, assignment, 'accepted', answeredAfterMs);
+    await recordOutcome(deps, trx, assignment, 'accepted', answeredAfterMs);
     await sendAcceptedTicket(deps, trx, assignment, ticket, provider);
-    return true;
   });
   if (!won) return answerLateTap(deps, assignment, 'accept', REPLIES.alreadyAssigned);
   deps.wakeDispatcher();
-  deps.logger.info(
-    {
-      event: 'ticket.accepted',
-      ticketId: ticket.id,
-      providerId: assignment.provider_id,
-      assignmentId: assignment.id,
-    },
-    'provider accepted the ticket',
-  );
+  logDecision(deps, 'ticket.accepted', assignment, 'provider accepted the ticket');
   return 'accepted';
 }
 
@@ -292,32 +306,17 @@ async function decline(
   assignment: AssignmentRow,
   ticket: TicketRow,
 ): Promise<ReplyOutcome> {
-  const now = deps.clock.now();
-  const won = await deps.db.transaction().execute(async (trx) => {
-    if (!(await deps.assignments.resolve(trx, assignment.id, 'declined', now))) return false;
+  const won = await decide(deps, assignment, 'declined', async (trx, answeredAfterMs) => {
     await deps.tickets.addEvent(trx, ticket.id, 'declined', {
       providerId: assignment.provider_id,
       assignmentId: assignment.id,
-      answeredAfterMs: now - Number(assignment.offered_at),
+      answeredAfterMs,
     });
-    await recordOutcome(deps, trx, assignment, 'declined', now - Number(assignment.offered_at));
-    await deps.outbox.enqueueInTransaction(trx, {
-      to: assignment.recipient,
-      message: { kind: 'text', body: REPLIES.declined(ticket.number), previewUrl: false },
-      ticketId: ticket.id,
-    });
-    return true;
+    await recordOutcome(deps, trx, assignment, 'declined', answeredAfterMs);
+    await queueText(deps, trx, assignment.recipient, ticket.id, REPLIES.declined(ticket.number));
   });
   if (!won) return answerLateTap(deps, assignment, 'decline', REPLIES.alreadyAssigned);
-  deps.logger.info(
-    {
-      event: 'ticket.declined',
-      ticketId: ticket.id,
-      providerId: assignment.provider_id,
-      assignmentId: assignment.id,
-    },
-    'provider declined the ticket',
-  );
+  logDecision(deps, 'ticket.declined', assignment, 'provider declined the ticket');
   await handOn(deps, ticket.id, assignment.id);
   deps.wakeDispatcher();
   return 'declined';
@@ -328,28 +327,30 @@ async function takeByCenter(
   assignment: AssignmentRow,
   ticket: TicketRow,
 ): Promise<ReplyOutcome> {
-  const now = deps.clock.now();
-  const won = await deps.db.transaction().execute(async (trx) => {
-    if (!(await deps.assignments.resolve(trx, assignment.id, 'taken', now))) return false;
+  const won = await decide(deps, assignment, 'taken', async (trx, answeredAfterMs) => {
     await deps.tickets.setStatus(trx, ticket.id, 'accepted');
     await deps.tickets.addEvent(trx, ticket.id, 'taken_by_center', {
       assignmentId: assignment.id,
-      answeredAfterMs: now - Number(assignment.offered_at),
+      answeredAfterMs,
     });
-    await deps.outbox.enqueueInTransaction(trx, {
-      to: assignment.recipient,
-      message: { kind: 'text', body: REPLIES.taken(ticket.number), previewUrl: false },
-      ticketId: ticket.id,
-    });
-    return true;
+    await queueText(deps, trx, assignment.recipient, ticket.id, REPLIES.taken(ticket.number));
   });
   if (!won) return answerLateTap(deps, assignment, 'take', REPLIES.alreadyTaken(ticket.number));
   deps.wakeDispatcher();
-  deps.logger.info(
-    { event: 'ticket.taken_by_center', ticketId: ticket.id, assignmentId: assignment.id },
-    'the center took the ticket',
-  );
+  logDecision(deps, 'ticket.taken_by_center', assignment, 'the center took the ticket');
   return 'taken';
+}
+
+function logDecision(deps: TicketDeps, event: string, assignment: AssignmentRow, message: string): void {
+  deps.logger.info(
+    {
+      event,
+      ticketId: assignment.ticket_id,
+      providerId: assignment.provider_id,
+      assignmentId: assignment.id,
+    },
+    message,
+  );
 }
 
 /**
@@ -385,31 +386,21 @@ async function endOffer(
   status: Extract<AssignmentStatus, 'expired' | 'failed'>,
   detail: Record<string, unknown>,
 ): Promise<boolean> {
-  const now = deps.clock.now();
-  const won = await deps.db.transaction().execute(async (trx) => {
-    if (!(await deps.assignments.resolve(trx, assignment.id, status, now))) return false;
-    await deps.tickets.addEvent(
-      trx,
-      assignment.ticket_id,
-      status === 'expired' ? 'expired' : 'delivery_failed',
-      {
-        providerId: assignment.provider_id,
-        assignmentId: assignment.id,
-        ...detail,
-      },
-    );
-    await recordOutcome(deps, trx, assignment, 'expired', now - Number(assignment.offered_at));
-    return true;
-  });
-  if (!won) return false;
-  deps.logger.info(
-    {
-      event: status === 'expired' ? 'ticket.offer_expired' : 'ticket.offer_undeliverable',
-      ticketId: assignment.ticket_id,
+  const isExpiry = status === 'expired';
+  const won = await decide(deps, assignment, status, async (trx, answeredAfterMs) => {
+    await deps.tickets.addEvent(trx, assignment.ticket_id, isExpiry ? 'expired' : 'delivery_failed', {
       providerId: assignment.provider_id,
       assignmentId: assignment.id,
-    },
-    status === 'expired' ? 'offer expired without an answer' : 'offer could not be delivered',
+      ...detail,
+    });
+    await recordOutcome(deps, trx, assignment, 'expired', answeredAfterMs);
+  });
+  if (!won) return false;
+  logDecision(
+    deps,
+    isExpiry ? 'ticket.offer_expired' : 'ticket.offer_undeliverable',
+    assignment,
+    isExpiry ? 'offer expired without an answer' : 'offer could not be delivered',
   );
   await handOn(deps, assignment.ticket_id, assignment.id);
   return true;
@@ -459,18 +450,12 @@ async function sendAcceptedTicket(
   }
   if (provider === null) return;
   if (deps.centerNumber !== null && deps.centerNumber !== assignment.recipient) {
-    await enqueue(deps.centerNumber, {
-      kind: 'text',
-      body: REPLIES.acceptedBy(ticket.number, provider.name, provider.phone),
-      previewUrl: false,
-    });
+    const notice = REPLIES.acceptedBy(ticket.number, provider.name, provider.phone);
+    await queueText(deps, trx, deps.centerNumber, ticket.id, notice);
   }
   if (deps.notifyReporter && ticket.reporter_phone !== null) {
-    await enqueue(ticket.reporter_phone, {
-      kind: 'text',
-      body: REPLIES.reporterAccepted(ticket.number, provider.name),
-      previewUrl: false,
-    });
+    const notice = REPLIES.reporterAccepted(ticket.number, provider.name);
+    await queueText(deps, trx, ticket.reporter_phone, ticket.id, notice);
   }
 }
 
@@ -493,13 +478,7 @@ async function answerLateTap(
 }
 
 async function sendReply(deps: TicketDeps, to: string, ticketId: string | null, body: string): Promise<void> {
-  await deps.db.transaction().execute((trx) =>
-    deps.outbox.enqueueInTransaction(trx, {
-      to,
-      message: { kind: 'text', body, previewUrl: false },
-      ticketId,
-    }),
-  );
+  await deps.db.transaction().execute((trx) => queueText(deps, trx, to, ticketId, body));
   deps.wakeDispatcher();
 }
 
