@@ -20,6 +20,7 @@ import { applyPendingStatuses, type StatusDeps } from './messages/apply-status.j
 import { ConversationWindows } from './messages/conversation-window.js';
 import { WebhookInbox } from './messages/webhook-inbox.js';
 import { createMediaStorage } from './media/create-media-storage.js';
+import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { createHttpProviderDirectory } from './providers/provider-directory.js';
 import { createProviderMatcher } from './providers/provider-matcher.js';
 import { ProviderStore } from './providers/provider-store.js';
@@ -68,6 +69,8 @@ export interface App {
   readonly webhookInbox: WebhookInbox;
   readonly providerStore: ProviderStore;
   readonly tickets: TicketStore;
+  /** This app's Prometheus registry and recorders (one per app, never the global registry). */
+  readonly metrics: AppMetrics;
   /** Starts background work (the dispatcher). */
   start(): void;
   /** Stops the dispatcher (letting sends in flight finish within `graceMs`), HTTP, sandbox, database. */
@@ -82,6 +85,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     url: config.databaseUrl,
     sqliteFile: path.join(config.dataDir, 'keyhomekey.db'),
     ...(options.pgSchema === undefined ? {} : { pgSchema: options.pgSchema }),
+    onConnectionError: (error) =>
+      logger.warn(
+        { event: 'db.connection_lost', err: error },
+        'database connection lost; reconnecting on demand',
+      ),
   });
   await migrateToLatest(database, options.pgSchema);
 
@@ -94,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     pgPool: database.pgPool,
   });
   const outbox = new Outbox(database.db, database.dialect, whatsapp.phoneNumberId, clock);
+  const metrics = createMetrics({ outboxSnapshot: () => outbox.snapshot(), clock });
   const messageStore = new MessageStore(database.db);
   const notifier = new MessageNotifier();
   const windows = new ConversationWindows(database.db, clock);
@@ -106,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger,
     wakeDispatcher,
     unmatched: { count: 0 },
+    metrics: metrics.messages,
   };
   const webhookInbox = new WebhookInbox({
     db: database.db,
@@ -113,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger,
     status: statusDeps,
     inbound: { db: database.db, windows, clock, logger },
+    metrics: metrics.messages,
   });
   const dispatcher: Dispatcher | null =
     whatsapp.client === null
@@ -130,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
             onSent: async (_messageId, wamid) => {
               if (statusDeps.unmatched.count > 0) await applyPendingStatuses(statusDeps, wamid);
             },
+            metrics: metrics.messages,
           },
           {
             owner: `${process.pid}-${newId()}`,
@@ -213,7 +225,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
         inbox: webhookInbox,
         appSecret: whatsapp.appSecret,
         verifyToken: config.whatsapp.verifyToken,
+        rateLimitMax: config.webhookRateLimitMax,
+        metrics: metrics.http,
       }),
+    ops: { metrics: metrics.http, metricsPublic: config.metricsPublic, corsOrigins: config.corsOrigins },
   });
 
   http.server.on('listening', () => {
@@ -237,6 +252,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     webhookInbox,
     providerStore,
     tickets,
+    metrics,
     start: () => {
       dispatcher?.start();
       webhookInbox.start();
