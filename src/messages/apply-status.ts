@@ -215,7 +215,8 @@ async function queueFallback(deps: StatusDeps, trx: Db, message: MessageRow, now
 
 async function afterApplied(deps: StatusDeps, applied: Applied, event: StatusEvent): Promise<void> {
   const { message, status, fallbackId } = applied;
-  if (applied.isChanged) {
+  // `sent` is counted when the dispatcher records Meta's answer; a webhook that overtook it must not count twice.
+  if (applied.isChanged && status !== 'sent') {
     deps.metrics?.onStatusChange({ status, whatsappCode: event.errors[0]?.code ?? null });
   }
   deps.notifier.notify(message.id, status);
