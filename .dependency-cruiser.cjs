@@ -80,6 +80,21 @@ module.exports = {
       to: { path: '^src/(http|tickets|providers|messages|sandbox|app\\.ts|main\\.ts)' },
     },
     {
+      name: 'prom-client-only-in-metrics',
+      severity: 'error',
+      comment:
+        'Modules report through small interfaces (MessageMetrics, HttpMetrics); src/metrics implements them.',
+      from: { path: '^src/', pathNot: '^src/metrics/' },
+      to: { path: 'node_modules/prom-client' },
+    },
+    {
+      name: 'metrics-stay-an-adapter',
+      severity: 'error',
+      comment: 'src/metrics implements the reporting interfaces; it knows no HTTP, tickets or providers.',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/(http|tickets|providers|sandbox|app\\.ts|main\\.ts)' },
+    },
+    {
       name: 'src-does-not-import-tests',
       severity: 'error',
       from: { path: '^src/' },

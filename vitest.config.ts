@@ -30,6 +30,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: 'fuzz',
+          // Property tests (fast-check): FUZZ_RUNS raises the runs, FUZZ_SEED replays a failure.
+          include: ['test/fuzz/**/*.test.ts'],
+          // After unit and integration: fuzzing is CPU-bound and would starve their timing-sensitive tests.
+          sequence: { groupOrder: 1 },
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

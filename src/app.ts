@@ -25,6 +25,7 @@ import { applyPendingStatuses, type StatusDeps } from './messages/apply-status.j
 import { ConversationWindows } from './messages/conversation-window.js';
 import { WebhookInbox } from './messages/webhook-inbox.js';
 import { createMediaStorage } from './media/create-media-storage.js';
+import { createMetrics, type AppMetrics } from './metrics/metrics.js';
 import { createHttpProviderDirectory } from './providers/provider-directory.js';
 import { createProviderMatcher } from './providers/provider-matcher.js';
 import { ProviderStore } from './providers/provider-store.js';
@@ -88,6 +89,8 @@ export interface App {
   readonly users: UserStore;
   /** Whether this start created the first admin (and the password to print once if generated). */
   readonly firstAdmin: FirstAdmin;
+  /** This app's Prometheus registry and recorders (one per app, never the global registry). */
+  readonly metrics: AppMetrics;
   /** Starts background work (the dispatcher). */
   start(): void;
   /** Stops the dispatcher (letting sends in flight finish within `graceMs`), HTTP, sandbox, database. */
@@ -102,6 +105,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     url: config.databaseUrl,
     sqliteFile: path.join(config.dataDir, 'keyhomekey.db'),
     ...(options.pgSchema === undefined ? {} : { pgSchema: options.pgSchema }),
+    onConnectionError: (error) =>
+      logger.warn(
+        { event: 'db.connection_lost', err: error },
+        'database connection lost; reconnecting on demand',
+      ),
   });
   await migrateToLatest(database, options.pgSchema);
 
@@ -114,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     pgPool: database.pgPool,
   });
   const outbox = new Outbox(database.db, database.dialect, whatsapp.phoneNumberId, clock);
+  const metrics = createMetrics({ outboxSnapshot: () => outbox.snapshot(), clock });
   const messageStore = new MessageStore(database.db);
   const notifier = new MessageNotifier();
   const windows = new ConversationWindows(database.db, clock);
@@ -137,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         reengaging: whatsappCode === REENGAGEMENT_CODE && message.fallback_payload !== null,
       });
     },
+    metrics: metrics.messages,
   };
   const webhookInbox = new WebhookInbox({
     db: database.db,
@@ -154,6 +164,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         if (payload !== null) await handleReply(ticketDeps, { from: event.from, payload });
       },
     },
+    metrics: metrics.messages,
   });
   const dispatcher: Dispatcher | null =
     whatsapp.client === null
@@ -179,6 +190,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
                 reengaging: fallbackQueued,
               });
             },
+            metrics: metrics.messages,
           },
           {
             owner: `${process.pid}-${newId()}`,
@@ -313,9 +325,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
         inbox: webhookInbox,
         appSecret: whatsapp.appSecret,
         verifyToken: config.whatsapp.verifyToken,
+        rateLimitMax: config.webhookRateLimitMax,
+        metrics: metrics.http,
       });
       await scope.register(signedMediaRoute, { links: mediaLinks, tickets, media });
     },
+    ops: { metrics: metrics.http, metricsPublic: config.metricsPublic, corsOrigins: config.corsOrigins },
   });
 
   http.server.on('listening', () => {
@@ -343,6 +358,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     assignmentSweeper,
     users,
     firstAdmin,
+    metrics,
     start: () => {
       dispatcher?.start();
       webhookInbox.start();

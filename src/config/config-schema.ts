@@ -217,6 +217,26 @@ export const CONFIG_VARIABLES = {
     group: 'Security',
     description: 'Login attempts per minute per client address (0 = off).',
   },
+  WEBHOOK_RATE_LIMIT_MAX: {
+    kind: 'integer',
+    min: 0,
+    default: '6000',
+    group: 'Security',
+    description:
+      'Webhook deliveries per minute per client address, counted before the signature check (0 = off).',
+  },
+  CORS_ORIGINS: {
+    kind: 'list',
+    group: 'Security',
+    description:
+      'Origins allowed to call the API from a browser, comma-separated (e.g. https://admin.example.com); empty = none.',
+  },
+  METRICS_PUBLIC: {
+    kind: 'boolean',
+    default: 'false',
+    group: 'Security',
+    description: 'Serve GET /metrics without the API key (only for a scraper on a private network).',
+  },
   BODY_LIMIT_BYTES: {
     kind: 'integer',
     min: 1024,

@@ -101,6 +101,28 @@ describe('loadConfig', () => {
     });
   });
 
+  it('keeps /metrics and CORS closed and the webhook limit generous by default', () => {
+    expect(load({})).toMatchObject({ metricsPublic: false, corsOrigins: [], webhookRateLimitMax: 6000 });
+    expect(
+      load({
+        METRICS_PUBLIC: 'true',
+        CORS_ORIGINS: 'https://admin.example.com, http://localhost:5173/',
+        WEBHOOK_RATE_LIMIT_MAX: '0',
+      }),
+    ).toMatchObject({
+      metricsPublic: true,
+      corsOrigins: ['https://admin.example.com', 'http://localhost:5173'],
+      webhookRateLimitMax: 0,
+    });
+  });
+
+  it.each(['*', 'admin.example.com', 'https://admin.example.com/app', 'file:///x'])(
+    'refuses the CORS origin %s',
+    (origin) => {
+      expect(() => load({ CORS_ORIGINS: origin })).toThrow(/^CORS_ORIGINS: /);
+    },
+  );
+
   it('reads .env.local over .env, under the real environment', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'khk-config-'));
     writeFileSync(path.join(dir, '.env'), 'PORT=4000\nHOST=0.0.0.0\nLOG_LEVEL=debug\n');

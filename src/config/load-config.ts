@@ -66,6 +66,10 @@ export interface Config {
     readonly adminEmail: string;
     readonly adminPassword: string | null;
   };
+  readonly webhookRateLimitMax: number;
+  /** Browser origins allowed by CORS; empty = none. */
+  readonly corsOrigins: readonly string[];
+  readonly metricsPublic: boolean;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
   readonly logLevel: string;
@@ -226,6 +230,9 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
       adminEmail,
       adminPassword,
     },
+    webhookRateLimitMax: int('WEBHOOK_RATE_LIMIT_MAX'),
+    corsOrigins: parseOrigins(str('CORS_ORIGINS')),
+    metricsPublic: isTrue(str('METRICS_PUBLIC')),
     bodyLimitBytes: int('BODY_LIMIT_BYTES'),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),
     logLevel: str('LOG_LEVEL') ?? 'info',
@@ -292,6 +299,20 @@ function parseTemplateCounts(value: string | null): ReadonlyMap<string, number> 
     counts.set(match[1] ?? '', Number(match[2]));
   }
   return counts;
+}
+
+/** CORS_ORIGINS: each an http(s) origin, compared exactly (scheme, host, port; no path). */
+function parseOrigins(value: string | null): string[] {
+  const origins = (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin.replace(/\/+$/, '')) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example.com`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/+$/, ''));
 }
 
 function isTrue(value: string | null): boolean {

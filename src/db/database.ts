@@ -40,6 +40,10 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to use (created if missing); tests use one per file. */
   pgSchema?: string;
   pgPoolSize?: number;
+  /** How long a query waits for a new connection before failing (503, not a hung request). */
+  pgConnectTimeoutMs?: number;
+  /** A pooled connection failed (the server went away); the pool drops it and reconnects on demand. */
+  onConnectionError?: (error: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -107,10 +111,17 @@ function openPostgres(options: DatabaseOptions): Database {
     max: options.pgPoolSize ?? 10,
     // Epoch-millisecond bigints fit in a double; parse them as numbers for this pool only.
     types: { getTypeParser: parseInt8AsNumber as pg.CustomTypesConfig['getTypeParser'] },
+    connectionTimeoutMillis: options.pgConnectTimeoutMs ?? 5000,
     ...(schema === undefined ? {} : { options: `-c search_path=${quoteIdent(schema)}` }),
   });
-  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  // A client that loses its connection emits 'error': the pool listens only while the client is idle, so a
+  // checked-out client (mid-query or mid-transaction) needs its own listener or the process crashes. The
+  // query itself fails with the error (→ 503); the pool discards the client and the next query reconnects.
+  // The pool re-emits an idle client's error, already reported by the client's own listener.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onConnectionError?.(error));
+  });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -1,14 +1,18 @@
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MessageStore } from '../messages/message-store.js';
+import type { HttpMetrics } from '../metrics/metrics.js';
 import type { SendNotificationDeps } from '../messages/send-notification.js';
 import { newId } from '../shared/ids.js';
 import { ErrorEnvelope } from './contract/envelope.js';
 import { apiKeyGuard, createApiKeyMatcher, keyFingerprint } from './plugins/api-key-auth.js';
-import { registerErrorEnvelope } from './plugins/error-envelope.js';
+import { frameworkErrorHandler, registerErrorEnvelope } from './plugins/error-envelope.js';
+import { countRequests, metricsRoute } from './plugins/metrics.js';
+import { rateLimitHook, registerRateLimiting } from './plugins/rate-limit.js';
+import { rejectNulCharacters } from './plugins/reject-nul.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { buildValidatorCompiler } from './plugins/validators.js';
 import { registerSessionCookies, sessionOrApiKeyGuard } from './plugins/session-auth.js';
 import { registerWebUi } from './plugins/web-ui.js';
@@ -36,6 +40,14 @@ export interface HttpAppOptions {
   session?: AuthRouteOptions;
   /** Folder of the built web app (dist/web), served at `/`; undefined = no web app. */
   webRoot?: string;
+  /** Operations and security (issue #7): /metrics, CORS allow list. */
+  ops?: {
+    metrics: HttpMetrics;
+    /** METRICS_PUBLIC: /metrics without the API key. */
+    metricsPublic: boolean;
+    /** CORS_ORIGINS; empty = no cross-origin access at all. */
+    corsOrigins: readonly string[];
+  };
 }
 
 /**
@@ -51,11 +63,20 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     requestTimeout: options.requestTimeoutMs,
     genReqId: () => newId(),
     trustProxy: false,
+    frameworkErrors: frameworkErrorHandler,
   });
 
   app.setValidatorCompiler(buildValidatorCompiler());
   app.addSchema(ErrorEnvelope);
   registerErrorEnvelope(app);
+  const isValidKey = createApiKeyMatcher(options.apiKeys);
+
+  // --- operations and security (issue #7): headers, CORS, rate limiting, /metrics ---
+  await registerSecurityHeaders(app, { corsOrigins: options.ops?.corsOrigins ?? [] });
+  await registerRateLimiting(app);
+  rejectNulCharacters(app);
+  if (options.ops !== undefined) countRequests(app, options.ops.metrics);
+  // --- end operations and security ---
 
   await app.register(swagger, {
     openapi: {
@@ -70,6 +91,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { isReady: options.isReady });
+  if (options.ops !== undefined) {
+    const { metrics, metricsPublic } = options.ops;
+    metricsRoute(app, { metrics, isPublic: metricsPublic, isValidKey });
+  }
   if (options.publicRoutes !== undefined) {
     const register = options.publicRoutes;
     await app.register(async (scope) => {
@@ -84,28 +109,21 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   }
 
   // Everything under /api is authenticated and rate limited.
-  const isValidKey = createApiKeyMatcher(options.apiKeys);
   await app.register(async (api) => {
     if (options.rateLimitMax > 0) {
-      await api.register(rateLimit, { global: false });
       // Before authentication, so floods of bad keys are limited too (per address, since the key is unproven).
       api.addHook(
         'onRequest',
-        api.rateLimit({
+        rateLimitHook(api, {
+          name: 'api',
           max: options.rateLimitMax,
-          timeWindow: 60_000,
-          keyGenerator: (request) => {
+          key: (request) => {
             const key = request.headers['x-api-key'];
             // A proven key gets its own budget (fingerprinted, never stored); anything else counts per address.
             return isValidKey(key) && typeof key === 'string'
               ? `key:${keyFingerprint(key)}`
               : `ip:${request.ip}`;
           },
-          errorResponseBuilder: (_request, context) => ({
-            statusCode: 429,
-            code: 'rate_limited',
-            message: `Too many requests, retry in ${Math.ceil(context.ttl / 1000)} s`,
-          }),
         }),
       );
     }

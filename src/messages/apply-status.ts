@@ -7,6 +7,7 @@ import { classifyCode } from '../whatsapp/graph-error.js';
 import { isStatusUpgrade, type StatusEvent } from '../whatsapp/webhook-events.js';
 import type { OutgoingMessage } from '../whatsapp/whatsapp-client.js';
 import type { MessageError, MessageStatus } from './message.js';
+import type { MessageMetrics } from './message-metrics.js';
 import type { MessageNotifier } from './message-notifier.js';
 import type { MessageRow, Outbox } from './outbox.js';
 
@@ -31,6 +32,7 @@ export interface StatusDeps {
   onStatus?: StatusHook;
   /** Statuses this process kept for unknown wamids: while zero, a recorded send need not look for any. */
   unmatched: { count: number };
+  metrics?: MessageMetrics;
 }
 
 /**
@@ -70,8 +72,7 @@ export async function applyStatus(
       'status for an unknown message kept',
     );
   }
-  if (outcome.kind === 'applied')
-    await afterApplied(deps, outcome.message, outcome.status, event, outcome.fallbackId);
+  if (outcome.kind === 'applied') await afterApplied(deps, outcome, event);
   return outcome.kind;
 }
 
@@ -96,7 +97,7 @@ export async function applyPendingStatuses(deps: StatusDeps, wamid: string): Pro
     });
     if (outcome.kind === 'applied') {
       applied++;
-      await afterApplied(deps, outcome.message, outcome.status, event.event, outcome.fallbackId);
+      await afterApplied(deps, outcome, event.event);
     }
   }
   return applied;
@@ -120,7 +121,13 @@ export async function reconcileUnmatched(deps: StatusDeps, limit = 100): Promise
   return applied;
 }
 
-type Applied = { kind: 'applied'; message: MessageRow; status: MessageStatus; fallbackId: string | null };
+type Applied = {
+  kind: 'applied';
+  message: MessageRow;
+  status: MessageStatus;
+  fallbackId: string | null;
+  isChanged: boolean;
+};
 
 async function applyToMessage(
   deps: StatusDeps,
@@ -181,7 +188,13 @@ async function applyToMessage(
       fallbackId = await queueFallback(deps, trx, message, now);
     }
   }
-  return { kind: 'applied', message: { ...message, status }, status, fallbackId };
+  return {
+    kind: 'applied',
+    message: { ...message, status },
+    status,
+    fallbackId,
+    isChanged: status !== current,
+  };
 }
 
 /** 131047: the free-form message was refused outside the window; send its template instead, once. */
@@ -210,13 +223,12 @@ async function queueFallback(deps: StatusDeps, trx: Db, message: MessageRow, now
   return row.id;
 }
 
-async function afterApplied(
-  deps: StatusDeps,
-  message: MessageRow,
-  status: MessageStatus,
-  event: StatusEvent,
-  fallbackId: string | null,
-): Promise<void> {
+async function afterApplied(deps: StatusDeps, applied: Applied, event: StatusEvent): Promise<void> {
+  const { message, status, fallbackId } = applied;
+  // `sent` is counted when the dispatcher records Meta's answer; a webhook that overtook it must not count twice.
+  if (applied.isChanged && status !== 'sent') {
+    deps.metrics?.onStatusChange({ status, whatsappCode: event.errors[0]?.code ?? null });
+  }
   deps.notifier.notify(message.id, status);
   if (fallbackId !== null) {
     deps.logger.warn(

@@ -5,6 +5,7 @@ import { maskPhoneNumber } from '../whatsapp/phone-number.js';
 import type { OutgoingMessage, SendFailure, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
 import type { ConversationWindows } from './conversation-window.js';
 import type { MessageError, MessageStatus } from './message.js';
+import type { MessageMetrics } from './message-metrics.js';
 import type { MessageNotifier } from './message-notifier.js';
 import type { Completion, MessageRow, Outbox } from './outbox.js';
 import { decideRetry, type RetryDecision } from './retry-policy.js';
@@ -39,6 +40,7 @@ export interface DispatcherDeps {
    * delivered: a callback from app.ts). `fallbackQueued`: its template went out instead (131047).
    */
   onFailed?: (row: MessageRow, error: MessageError, fallbackQueued: boolean) => Promise<void>;
+  metrics?: MessageMetrics;
 }
 
 type DispatcherState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -183,6 +185,12 @@ export class Dispatcher {
         fallback: null,
       });
       logger.error({ event: 'whatsapp.failed', messageId: row.id, to, error }, 'message failed');
+      this.deps.metrics?.onSendResult({
+        outcome: 'failed',
+        errorCode: error.code,
+        whatsappCode: null,
+        latencyMs: null,
+      });
       this.deps.notifier.notify(row.id, 'failed');
       await this.reportFailure(row, error, false);
       return;
@@ -196,6 +204,7 @@ export class Dispatcher {
     const toSend = isWindowClosed && fallback !== null ? fallback : message;
     const startedAt = clock.now();
     const result = await client.sendMessage({ to: row.recipient, message: toSend, callbackData: row.id });
+    const latencyMs = clock.now() - startedAt;
     let completion: Completion;
     if (result.ok) {
       const hadPairHold = row.last_error !== null && row.last_error.includes('"whatsapp_pair_rate_limited"');
@@ -229,6 +238,12 @@ export class Dispatcher {
     }
     const elapsedMs = clock.now() - startedAt;
     const status: MessageStatus = completion.outcome;
+    this.deps.metrics?.onSendResult({
+      outcome: completion.outcome,
+      errorCode: completion.outcome === 'sent' ? null : completion.error.code,
+      whatsappCode: completion.outcome === 'sent' ? null : completion.error.whatsappCode,
+      latencyMs,
+    });
     if (completion.outcome === 'sent') {
       logger.info(
         {
@@ -329,6 +344,7 @@ export class Dispatcher {
     try {
       const count = await this.deps.outbox.reclaimExpiredLeases(this.options.maxAttempts);
       if (count > 0) {
+        this.deps.metrics?.onLeasesReclaimed(count);
         this.deps.logger.warn(
           { event: 'dispatcher.leases_reclaimed', count },
           'took back messages whose claim expired',

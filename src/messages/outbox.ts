@@ -41,6 +41,13 @@ export interface EnqueueResult {
   isNew: boolean;
 }
 
+export interface OutboxSnapshot {
+  /** Outbound messages waiting to be sent (queued or retrying, due or not). */
+  depth: number;
+  /** The earliest `next_attempt_at` among them (epoch ms), or null when the queue is empty. */
+  oldestDueAt: number | null;
+}
+
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const LEASE_EXHAUSTED: MessageError = {
@@ -313,6 +320,24 @@ export class Outbox {
       if (row !== undefined)
         await trx.deleteFrom('recipient_holds').where('recipient', '=', row.recipient).execute();
     }
+  }
+
+  /**
+   * Queue depth (queued + retrying) and the oldest due time, for `/metrics`. Both read the claim's partial
+   * index (`messages_claimable_idx`), so they stay cheap however long the backlog.
+   */
+  async snapshot(): Promise<OutboxSnapshot> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('depth'),
+        eb.fn.min('next_attempt_at').as('oldest'),
+      ])
+      .where('status', 'in', ['queued', 'retrying'])
+      .where('direction', '=', 'outbound')
+      .executeTakeFirst();
+    const oldest = row?.oldest ?? null;
+    return { depth: Number(row?.depth ?? 0), oldestDueAt: oldest === null ? null : Number(oldest) };
   }
 
   /** Earlier pair-rate failures for a recipient, for the 4^X backoff. */

@@ -5,6 +5,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { parseWebhookPayload } from '../whatsapp/webhook-events.js';
 import { applyStatus, reconcileUnmatched, type StatusDeps } from './apply-status.js';
+import type { MessageMetrics } from './message-metrics.js';
 import { recordInbound, type InboundDeps } from './record-inbound.js';
 
 export interface WebhookInboxDeps {
@@ -13,6 +14,7 @@ export interface WebhookInboxDeps {
   logger: Logger;
   status: StatusDeps;
   inbound: InboundDeps;
+  metrics?: MessageMetrics;
 }
 
 const LEASE_MS = 60_000;
@@ -132,7 +134,7 @@ export class WebhookInbox {
   }
 
   private async process(id: string, body: string): Promise<void> {
-    const parsed = parseWebhookPayload(JSON.parse(body) as unknown);
+    const parsed = parseWebhookPayload(JSON.parse(withoutNul(body)) as unknown);
     if (parsed.ignored.length > 0) {
       this.deps.logger.warn(
         { event: 'webhook.items_ignored', deliveryId: id, ignored: parsed.ignored.slice(0, 20) },
@@ -140,6 +142,7 @@ export class WebhookInbox {
       );
     }
     for (const event of parsed.events) {
+      this.deps.metrics?.onWebhookEvent(event.type);
       if (event.type === 'status') await applyStatus(this.deps.status, event);
       else if (event.type === 'inbound') await recordInbound(this.deps.inbound, event);
       else
@@ -149,4 +152,15 @@ export class WebhookInbox {
         );
     }
   }
+}
+
+/** A `\u0000` escape that is not itself escaped (`\\u0000` is a backslash and the text "u0000"). */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * PostgreSQL text cannot hold U+0000, so a delivery whose strings carry one (escaped: raw control characters
+ * are not JSON) failed on every attempt (found by fuzzing). Such a NUL becomes U+FFFD before parsing.
+ */
+export function withoutNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1\\ufffd') : json;
 }

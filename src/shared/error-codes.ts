@@ -8,6 +8,10 @@ export const ERROR_CODES = {
     description: 'A field is missing, has the wrong type or is out of range; `details.field` names it.',
   },
   invalid_json: { status: 400, description: 'The body is not valid JSON.' },
+  invalid_url: {
+    status: 400,
+    description: 'The URL cannot be decoded (a broken percent escape such as `%E0%A4%A`).',
+  },
   invalid_phone_number: {
     status: 400,
     description: 'The phone number is not a valid number (after normalization).',
@@ -33,6 +37,11 @@ export const ERROR_CODES = {
     description: 'The CSV file cannot be parsed (nothing was imported); `details.line` says where.',
   },
   too_many_files: { status: 400, description: 'More files than allowed in one request (`details.max`).' },
+  webhook_verification_failed: {
+    status: 403,
+    description:
+      "Meta's webhook handshake with a wrong or missing `hub.verify_token` (or no `hub.challenge`).",
+  },
   not_found: { status: 404, description: 'No such route or resource.' },
   idempotency_key_conflict: {
     status: 409,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, maskDigitRuns } from './logger.js';
+import { createLogger, maskDigitRuns, maskUrl } from './logger.js';
 
 function capture() {
   const lines: string[] = [];
@@ -34,5 +34,18 @@ describe('logger', () => {
 
   it('keeps short numbers (ids, counts) as they are', () => {
     expect(maskDigitRuns('/api/messages?limit=50')).toBe('/api/messages?limit=50');
+  });
+
+  it.each([
+    [
+      '/api/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=1158201444',
+      '/api/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=[redacted]&hub.challenge=11582***1444',
+    ],
+    ['/x?api_key=abc&token=t&to=573103055424', '/x?api_key=[redacted]&token=[redacted]&to=57310***5424'],
+    ['/x?hub%2Everify%5Ftoken=abc', '/x?hub%2Everify%5Ftoken=[redacted]'],
+    ['/x?%E0%A4%A=1&flag', '/x?%E0%A4%A=1&flag'],
+    ['/plain/path', '/plain/path'],
+  ])('redacts credential-like query values in %s', (url, expected) => {
+    expect(maskUrl(url)).toBe(expected);
   });
 });

@@ -18,6 +18,34 @@ export function maskDigitRuns(text: string): string {
   return text.replace(/\d{8,}/g, (digits) => `${digits.slice(0, 5)}***${digits.slice(-4)}`);
 }
 
+/** Query parameters whose values are credentials (Meta's `hub.verify_token`, any `token`, `key`, `secret`…). */
+const SECRET_QUERY_NAME = /token|secret|key|password|signature|auth/i;
+
+/**
+ * A request URL fit for a log line: credential-like query values replaced (found by the log grep test: the
+ * webhook handshake carried WHATSAPP_VERIFY_TOKEN into every request log), then digit runs masked.
+ */
+export function maskUrl(url: string): string {
+  const queryAt = url.indexOf('?');
+  if (queryAt === -1) return maskDigitRuns(url);
+  const query = url
+    .slice(queryAt + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals === -1 ? pair : pair.slice(0, equals);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name);
+      } catch {
+        // an undecodable name is judged as written
+      }
+      return equals !== -1 && SECRET_QUERY_NAME.test(decoded) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return maskDigitRuns(`${url.slice(0, queryAt)}?${query}`);
+}
+
 interface SerializableRequest {
   id?: unknown;
   method?: string;
@@ -36,7 +64,7 @@ export function createLogger(options: {
       req: (req: SerializableRequest) => ({
         id: req.id,
         method: req.method,
-        url: maskDigitRuns(req.url ?? ''),
+        url: maskUrl(req.url ?? ''),
       }),
     },
   };

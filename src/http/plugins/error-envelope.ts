@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { isDatabaseUnavailable } from '../../db/database-errors.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../../shared/error-codes.js';
 
 interface ValidationIssue {
@@ -30,6 +31,7 @@ export function registerErrorEnvelope(app: FastifyInstance): void {
     }
     if (isDatabaseUnavailable(error)) {
       request.log.error({ event: 'http.database_unavailable', err: error }, 'database unavailable');
+      void reply.header('retry-after', '5');
       return send(reply, 'database_unavailable', 'Database unavailable, try again shortly', {
         requestId: request.id,
       });
@@ -41,6 +43,15 @@ export function registerErrorEnvelope(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     send(reply, 'not_found', `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`),
   );
+}
+
+/**
+ * Fastify answers some refusals before routing, outside the error handler (a URL with a broken percent
+ * escape): `frameworkErrors` sends them through the envelope too (found by fuzzing).
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL') void send(reply, 'invalid_url', 'The URL is not valid');
+  else void send(reply, 'validation_error', 'The request is malformed');
 }
 
 export function send(
@@ -109,27 +120,20 @@ function codeForFastifyError(error: FastifyError): { code: ErrorCode; message: s
       break;
   }
   if (error.statusCode === 429) return { code: 'rate_limited', message: 'Too many requests, retry later' };
+  // Any other framework or plugin refusal keeps its 4xx meaning (never a 500 for a client's mistake).
+  switch (error.statusCode) {
+    case 400:
+      return { code: 'validation_error', message: 'The request is malformed' };
+    case 404:
+      return { code: 'not_found', message: 'Not found' };
+    case 413:
+      return { code: 'payload_too_large', message: 'Body is too large' };
+    case 415:
+      return { code: 'unsupported_media_type', message: 'Unsupported Content-Type' };
+    default:
+      break;
+  }
   if (error instanceof SyntaxError && error.statusCode === 400)
     return { code: 'invalid_json', message: 'Body is not valid JSON' };
   return null;
-}
-
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-  'SQLITE_BUSY',
-]);
-
-function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-    if (/Connection terminated|connect ECONNREFUSED/.test(current.message)) return true;
-  }
-  return false;
 }

@@ -21,6 +21,7 @@ import {
   TicketSchema,
 } from '../../contract/tickets.js';
 import { describeValidation } from '../../plugins/error-envelope.js';
+import { multipartError } from '../../plugins/multipart-errors.js';
 import { compileBodyValidator } from '../../plugins/validators.js';
 import { sendTicketFile } from './send-ticket-file.js';
 
@@ -216,7 +217,8 @@ async function readMultipart(
       }
     }
   } catch (error) {
-    throw multipartError(error) ?? error;
+    if ((error as { code?: unknown }).code === 'FST_FILES_LIMIT') throw tooManyFiles();
+    throw multipartError(error, { maxFields: FIELDS_MAX }) ?? error;
   }
   const input = fieldsToInput(fields);
   const issues = validateTicketFields(input);
@@ -229,40 +231,6 @@ function tooManyFiles(): AppError {
     field: 'media',
     max: MAX_FILES_PER_TICKET,
   });
-}
-
-// What busboy says about a body that is not well-formed multipart.
-const MALFORMED_MULTIPART =
-  /^(?:Unexpected end of form|Malformed part header|Part terminated early|Malformed urlencoded form)/;
-
-/** A broken or oversized multipart body is the client's mistake: a 4xx naming it, never a 500. */
-function multipartError(error: unknown): AppError | null {
-  if (error instanceof AppError) return null;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  const body = { field: 'body', location: 'body' };
-  switch (code) {
-    case 'FST_FILES_LIMIT':
-      return tooManyFiles();
-    case 'FST_FIELDS_LIMIT':
-    case 'FST_PARTS_LIMIT':
-      return new AppError('validation_error', `At most ${FIELDS_MAX} form fields`, body);
-    case 'FST_PROTO_VIOLATION':
-      return new AppError('validation_error', 'A form field has a name that is not allowed', body);
-    case 'FST_INVALID_JSON_FIELD_ERROR':
-      return new AppError('validation_error', 'A form field declared as JSON is not valid JSON', body);
-    default:
-      break;
-  }
-  if (typeof message !== 'string') return null;
-  if (message === 'Multipart: Boundary not found') {
-    return new AppError('unsupported_media_type', 'multipart/form-data needs a boundary parameter', {
-      field: 'content-type',
-    });
-  }
-  if (MALFORMED_MULTIPART.test(message)) {
-    return new AppError('validation_error', `The multipart body is malformed: ${message}`, body);
-  }
-  return null;
 }
 
 function fieldsToInput(fields: Record<string, string>): TicketCreateBody {

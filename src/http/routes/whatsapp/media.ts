@@ -1,10 +1,13 @@
 import multipart from '@fastify/multipart';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { DOCUMENT_MAX_BYTES, inspectUpload } from '../../../media/inspect-upload.js';
 import { AppError } from '../../../shared/error-codes.js';
 import type { WhatsAppClient } from '../../../whatsapp/whatsapp-client.js';
 import { ErrorResponses, Success } from '../../contract/envelope.js';
+import { multipartError } from '../../plugins/multipart-errors.js';
 
 /**
  * `POST /api/whatsapp/media`: one file (multipart, field `file`) checked like ticket media, then uploaded to
@@ -38,17 +41,7 @@ export const mediaUploadRoute: FastifyPluginAsyncTypebox<{ client: WhatsAppClien
           field: 'content-type',
         });
       }
-      const part = await request.file();
-      if (part === undefined || part.fieldname !== 'file') {
-        part?.file.resume();
-        throw new AppError('validation_error', 'file is required', { field: 'file' });
-      }
-      const data = await part.toBuffer().catch((error: unknown) => {
-        if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-          throw new AppError('file_too_large', `${part.filename} is larger than 100 MB`, { field: 'file' });
-        }
-        throw error;
-      });
+      const { part, data } = await readOneFile(request);
       const inspected = await inspectUpload({ data, declaredFilename: part.filename });
       if (!inspected.ok) throw new AppError(inspected.code, inspected.message, { field: 'file' });
       const uploaded = await client.uploadMedia({
@@ -68,3 +61,28 @@ export const mediaUploadRoute: FastifyPluginAsyncTypebox<{ client: WhatsAppClien
     },
   );
 };
+
+/** The one part under `file`; a malformed or over-limit body is a 4xx (found by fuzzing: it was a 500). */
+async function readOneFile(request: FastifyRequest): Promise<{ part: MultipartFile; data: Buffer }> {
+  try {
+    const part = await request.file();
+    if (part === undefined || part.fieldname !== 'file') {
+      part?.file.resume();
+      throw new AppError('validation_error', 'file is required', { field: 'file' });
+    }
+    const data = await part.toBuffer().catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+        throw new AppError('file_too_large', `${part.filename} is larger than 100 MB`, { field: 'file' });
+      }
+      throw error;
+    });
+    return { part, data };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'FST_FIELDS_LIMIT') {
+      throw new AppError('validation_error', 'Only the file under "file" is accepted, no other fields', {
+        field: 'body',
+      });
+    }
+    throw multipartError(error, { maxFields: 0 }) ?? error;
+  }
+}
