@@ -93,6 +93,23 @@ export function TicketDetailPage({ id }: { id: string }) {
             </>
           )}
           <p className="muted small">{tMaybe(`ticket.match.${ticket.matchSource}`, ticket.matchSource)}</p>
+          {ticket.assignment == null ? null : (
+            <div className="offer" data-testid="ticket-offer">
+              <h3>{t('offer.title')}</h3>
+              <p>
+                {ticket.assignment.kind === 'center' ? `${t('offer.center')} · ` : ''}
+                {tMaybe(`offer.status.${ticket.assignment.status}`, ticket.assignment.status)}
+              </p>
+              {ticket.assignment.status !== 'offered' || ticket.assignment.deadlineAt === null ? null : (
+                <p className="muted small">
+                  {t('offer.deadline')}{' '}
+                  <time dateTime={ticket.assignment.deadlineAt}>
+                    {formatDate(ticket.assignment.deadlineAt)}
+                  </time>
+                </p>
+              )}
+            </div>
+          )}
         </section>
       </div>
 
