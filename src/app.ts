@@ -32,8 +32,16 @@ import { providerRoutes } from './http/routes/providers/index.js';
 import { ticketRoutes } from './http/routes/tickets/index.js';
 import { mediaUploadRoute } from './http/routes/whatsapp/media.js';
 import { webhookRoutes } from './http/routes/whatsapp/webhook.js';
-import type { TicketDeps } from './tickets/create-ticket.js';
+import { handleReply, offerUndeliverable } from './tickets/assignment-flow.js';
+import { AssignmentStore } from './tickets/assignment-store.js';
+import { AssignmentSweeper } from './tickets/assignment-sweeper.js';
+import type { TicketDeps } from './tickets/ticket-deps.js';
 import { TicketStore } from './tickets/ticket-store.js';
+import { createMediaLinks, deriveMediaLinkSecret } from './media/media-links.js';
+import { toMatchKey } from './providers/match-key.js';
+import { signedMediaRoute } from './http/routes/tickets/signed-media.js';
+import type { InboundEvent } from './whatsapp/webhook-events.js';
+import { REENGAGEMENT_CODE } from './messages/apply-status.js';
 import { normalizePhoneNumber } from './whatsapp/phone-number.js';
 import type { Sandbox } from './sandbox/build-sandbox.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -75,6 +83,8 @@ export interface App {
   readonly webhookInbox: WebhookInbox;
   readonly providerStore: ProviderStore;
   readonly tickets: TicketStore;
+  /** Expires overdue offers and hands stalled tickets on (also runs on its own every few seconds). */
+  readonly assignmentSweeper: AssignmentSweeper;
   readonly users: UserStore;
   /** Whether this start created the first admin (and the password to print once if generated). */
   readonly firstAdmin: FirstAdmin;
@@ -116,13 +126,34 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger,
     wakeDispatcher,
     unmatched: { count: 0 },
+    // What a ticket does when its offer fails for good: the next candidate at once (ticketDeps below).
+    onStatus: async ({ message, status, event }) => {
+      if (status !== 'failed') return;
+      const whatsappCode = event.errors[0]?.code ?? null;
+      await offerUndeliverable(ticketDeps, {
+        ticketId: message.ticket_id,
+        recipient: message.recipient,
+        whatsappCode,
+        reengaging: whatsappCode === REENGAGEMENT_CODE && message.fallback_payload !== null,
+      });
+    },
   };
   const webhookInbox = new WebhookInbox({
     db: database.db,
     clock,
     logger,
     status: statusDeps,
-    inbound: { db: database.db, windows, clock, logger },
+    inbound: {
+      db: database.db,
+      windows,
+      clock,
+      logger,
+      // Aceptar / Rechazar / Tomar taps move their ticket (assignment-flow.ts); other replies are just kept.
+      onInbound: async ({ event }) => {
+        const payload = buttonPayload(event);
+        if (payload !== null) await handleReply(ticketDeps, { from: event.from, payload });
+      },
+    },
   });
   const dispatcher: Dispatcher | null =
     whatsapp.client === null
@@ -140,6 +171,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
             onSent: async (_messageId, wamid) => {
               if (statusDeps.unmatched.count > 0) await applyPendingStatuses(statusDeps, wamid);
             },
+            onFailed: async (row, error, fallbackQueued) => {
+              await offerUndeliverable(ticketDeps, {
+                ticketId: row.ticket_id,
+                recipient: row.recipient,
+                whatsappCode: error.whatsappCode,
+                reengaging: fallbackQueued,
+              });
+            },
           },
           {
             owner: `${process.pid}-${newId()}`,
@@ -153,7 +192,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
         );
 
   const media = await createMediaStorage(config.media);
-  const providerStore = new ProviderStore({ db: database.db, clock, defaultCountry: config.defaultCountry });
+  // A provider without history ranks as if every offer cost half the default deadline (provider-ranking.ts).
+  const ranking = { priorMs: config.tickets.assignmentTimeoutMs / 2 };
+  const providerStore = new ProviderStore({
+    db: database.db,
+    clock,
+    defaultCountry: config.defaultCountry,
+    ranking,
+  });
   const directory =
     config.tickets.directoryUrl === null
       ? null
@@ -169,9 +215,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     (ticketId, mediaId) => `/api/tickets/${ticketId}/media/${mediaId}`,
   );
   const centerNumber = normalizeCenter(config, logger);
+  const mediaLinks = createMediaLinks({
+    secret:
+      config.tickets.mediaLinkSecret ??
+      deriveMediaLinkSecret(options.apiKeys[0] ?? randomBytes(32).toString('hex')),
+    baseUrl: config.tickets.baseUrl,
+    clock,
+  });
   const ticketDeps: TicketDeps = {
     db: database.db,
     tickets,
+    assignments: new AssignmentStore(database.db),
     outbox,
     matcher: createProviderMatcher({
       db: database.db,
@@ -190,7 +244,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
     templateLanguage: config.whatsapp.templateLanguage,
     includeReporterPhone: config.tickets.includeReporterPhone,
     ticketLink: (ticketId) => `${config.tickets.baseUrl}/tickets/${ticketId}`,
+    notifyReporter: config.tickets.notifyReporter,
+    mediaLink: (ticketId, mediaId) => mediaLinks.link(ticketId, mediaId),
+    offerTimeouts: {
+      defaultMs: config.tickets.assignmentTimeoutMs,
+      bySpecialtyKey: new Map(
+        [...config.tickets.assignmentTimeoutBySpecialty].map(([specialty, ms]) => [
+          toMatchKey(specialty),
+          ms,
+        ]),
+      ),
+    },
+    ranking,
   };
+  const assignmentSweeper = new AssignmentSweeper(ticketDeps, config.tickets.assignmentCheckIntervalMs);
 
   const users = new UserStore(database.db, clock);
   const firstAdmin = await ensureFirstAdmin(users, {
@@ -241,12 +308,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
       sandbox: sandbox !== null,
     },
     ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
-    publicRoutes: (scope) =>
-      scope.register(webhookRoutes, {
+    publicRoutes: async (scope) => {
+      await scope.register(webhookRoutes, {
         inbox: webhookInbox,
         appSecret: whatsapp.appSecret,
         verifyToken: config.whatsapp.verifyToken,
-      }),
+      });
+      await scope.register(signedMediaRoute, { links: mediaLinks, tickets, media });
+    },
   });
 
   http.server.on('listening', () => {
@@ -271,15 +340,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
     webhookInbox,
     providerStore,
     tickets,
+    assignmentSweeper,
     users,
     firstAdmin,
     start: () => {
       dispatcher?.start();
       webhookInbox.start();
+      assignmentSweeper.start();
     },
     close: async (graceMs = 10_000) => {
       if (isClosed) return;
       isClosed = true;
+      await assignmentSweeper.stop();
       await dispatcher?.stop(graceMs);
       // The in-process sandbox first: it stops sending webhooks into the server we are about to close.
       await sandbox?.app.close();
@@ -302,6 +374,13 @@ async function closeHttp(http: FastifyInstance): Promise<void> {
   } finally {
     clearInterval(sweeper);
   }
+}
+
+/** The payload of a tapped button (interactive reply id or template quick-reply payload), else null. */
+function buttonPayload(event: InboundEvent): string | null {
+  if (event.content.kind === 'button_reply') return event.content.id;
+  if (event.content.kind === 'template_button') return event.content.payload;
+  return null;
 }
 
 /** WHATSAPP_DEFAULT_TO as digits; a wrong value is reported at start and treated as unset. */

@@ -243,6 +243,41 @@ export const CONFIG_VARIABLES = {
     group: 'Tickets',
     description: "Include the reporter's phone number in the provider's first message.",
   },
+  NOTIFY_REPORTER: {
+    kind: 'boolean',
+    default: 'false',
+    group: 'Tickets',
+    description: 'Tell the reporter over WhatsApp who accepted their ticket.',
+  },
+  ASSIGNMENT_TIMEOUT_MIN: {
+    kind: 'integer',
+    min: 1,
+    max: 10080,
+    default: '30',
+    group: 'Tickets',
+    description: 'Minutes a provider has to tap Aceptar before the ticket goes to the next candidate.',
+  },
+  ASSIGNMENT_TIMEOUT_BY_SPECIALTY: {
+    kind: 'string',
+    group: 'Tickets',
+    description:
+      'Per-specialty deadlines in minutes, e.g. "Urgencias=10,Plomería=20" (case and accents do not matter).',
+  },
+  ASSIGNMENT_CHECK_INTERVAL_MS: {
+    kind: 'integer',
+    min: 10,
+    max: 600000,
+    default: '5000',
+    group: 'Tickets',
+    description: 'How often each process looks for expired offers (timers are rows: restarts lose none).',
+  },
+  MEDIA_LINK_SECRET: {
+    kind: 'string',
+    isSecret: true,
+    group: 'Tickets',
+    description:
+      'Signs the expiring links Meta fetches ticket photos from (TICKET_BASE_URL/media/…); default: derived from INTERNAL_API_KEY.',
+  },
   PROVIDER_DIRECTORY_URL: {
     kind: 'url',
     group: 'Tickets',

@@ -40,6 +40,19 @@ describe('loadConfig', () => {
     expect(config.internalApiKeys).toEqual(['k'.repeat(32)]);
   });
 
+  it('reads offer deadlines, per specialty as written', () => {
+    const config = load({
+      ASSIGNMENT_TIMEOUT_MIN: '45',
+      ASSIGNMENT_TIMEOUT_BY_SPECIALTY: 'Urgencias=10, Plomería = 20',
+    });
+    expect(config.tickets.assignmentTimeoutMs).toBe(45 * 60_000);
+    expect([...config.tickets.assignmentTimeoutBySpecialty]).toEqual([
+      ['Urgencias', 10 * 60_000],
+      ['Plomería', 20 * 60_000],
+    ]);
+    expect(load({}).tickets.assignmentTimeoutMs).toBe(30 * 60_000);
+  });
+
   it('accepts several comma-separated API keys for rotation', () => {
     expect(load({ INTERNAL_API_KEY: `${'a'.repeat(16)}, ${'b'.repeat(16)}` }).internalApiKeys).toHaveLength(
       2,
@@ -55,6 +68,9 @@ describe('loadConfig', () => {
     [{ DEFAULT_COUNTRY: 'XX' }, 'DEFAULT_COUNTRY'],
     [{ INTERNAL_API_KEY: 'short' }, 'INTERNAL_API_KEY'],
     [{ WHATSAPP_TEMPLATE_PARAMS: 'nuevo_ticket:6' }, 'WHATSAPP_TEMPLATE_PARAMS'],
+    [{ ASSIGNMENT_TIMEOUT_BY_SPECIALTY: 'Urgencias:10' }, 'ASSIGNMENT_TIMEOUT_BY_SPECIALTY'],
+    [{ ASSIGNMENT_TIMEOUT_BY_SPECIALTY: 'Urgencias=0' }, 'ASSIGNMENT_TIMEOUT_BY_SPECIALTY'],
+    [{ ASSIGNMENT_TIMEOUT_MIN: '0' }, 'ASSIGNMENT_TIMEOUT_MIN'],
     [{ DISPATCH_LEASE_MS: '10000', WHATSAPP_REQUEST_TIMEOUT_MS: '15000' }, 'DISPATCH_LEASE_MS'],
     [{ NODE_ENV: 'production', WHATSAPP_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: '1' }, 'INTERNAL_API_KEY'],
     [{ NODE_ENV: 'production', WHATSAPP_MODE: 'sandbox', INTERNAL_API_KEY: 'k'.repeat(16) }, 'WHATSAPP_MODE'],

@@ -41,6 +41,12 @@ export interface Config {
     readonly includeReporterPhone: boolean;
     readonly directoryUrl: string | null;
     readonly directoryTimeoutMs: number;
+    readonly notifyReporter: boolean;
+    readonly assignmentTimeoutMs: number;
+    /** Specialty as written → deadline in ms (matching normalizes the names). */
+    readonly assignmentTimeoutBySpecialty: ReadonlyMap<string, number>;
+    readonly assignmentCheckIntervalMs: number;
+    readonly mediaLinkSecret: string | null;
   };
   readonly media: MediaConfig;
   readonly defaultCountry: CountryCode;
@@ -202,6 +208,11 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
       includeReporterPhone: isTrue(str('NOTIFY_INCLUDE_REPORTER_PHONE')),
       directoryUrl: str('PROVIDER_DIRECTORY_URL'),
       directoryTimeoutMs: int('PROVIDER_DIRECTORY_TIMEOUT_MS'),
+      notifyReporter: isTrue(str('NOTIFY_REPORTER')),
+      assignmentTimeoutMs: int('ASSIGNMENT_TIMEOUT_MIN') * 60_000,
+      assignmentTimeoutBySpecialty: parseSpecialtyTimeouts(str('ASSIGNMENT_TIMEOUT_BY_SPECIALTY')),
+      assignmentCheckIntervalMs: int('ASSIGNMENT_CHECK_INTERVAL_MS'),
+      mediaLinkSecret: str('MEDIA_LINK_SECRET'),
     },
     media,
     defaultCountry,
@@ -249,6 +260,25 @@ function validate(name: VariableName, value: string): void {
     case 'list':
       return;
   }
+}
+
+function parseSpecialtyTimeouts(value: string | null): ReadonlyMap<string, number> {
+  const timeouts = new Map<string, number>();
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const match = /^([^=]{1,120})=\s*(\d{1,5})$/.exec(entry);
+    const minutes = Number(match?.[2] ?? 0);
+    if (match === null || minutes < 1 || minutes > 10080) {
+      throw new ConfigError(
+        'ASSIGNMENT_TIMEOUT_BY_SPECIALTY',
+        `"${entry}" is not specialty=minutes (1 to 10080 minutes)`,
+      );
+    }
+    timeouts.set((match[1] ?? '').trim(), minutes * 60_000);
+  }
+  return timeouts;
 }
 
 function parseTemplateCounts(value: string | null): ReadonlyMap<string, number> {

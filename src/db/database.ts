@@ -1,13 +1,22 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Migration,
+  type SqliteDialectConfig,
+} from 'kysely';
 import pg from 'pg';
 import * as messagesMigration from './migrations/0001-messages.js';
 import * as ticketsMigration from './migrations/0002-providers-and-tickets.js';
 import * as webhooksMigration from './migrations/0003-webhooks.js';
 import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
 import * as throughputSlotsMigration from './migrations/0005-throughput-slots.js';
+import * as assignmentsMigration from './migrations/0006-assignments.js';
 import * as usersAndSessionsMigration from './migrations/0007-users-and-sessions.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -52,13 +61,41 @@ function openSqlite(file: string): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DatabaseSchema>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return {
     db,
     dialect: 'sqlite',
     description: `SQLite ${file}`,
     pgPool: null,
     close: () => db.destroy(),
+  };
+}
+
+const STATEMENT_CACHE_LIMIT = 500;
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements can be reused, and preparing is a good part
+ * of a small insert's cost. Statements are cached by SQL text (the oldest dropped past the limit). Safe
+ * because Kysely runs each statement to completion synchronously (`all`/`run`; no open iterators).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => {
+      statements.clear();
+      sqlite.close();
+    },
+    prepare: (text: string) => {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        if (statements.size >= STATEMENT_CACHE_LIMIT) statements.delete(statements.keys().next().value ?? '');
+        statements.set(text, statement);
+      }
+      return statement;
+    },
   };
 }
 
@@ -90,6 +127,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-webhooks': webhooksMigration,
   '0004-claimable-index': claimableIndexMigration,
   '0005-throughput-slots': throughputSlotsMigration,
+  '0006-assignments': assignmentsMigration,
   '0007-users-and-sessions': usersAndSessionsMigration,
 };
 

@@ -14,6 +14,7 @@ export interface DatabaseSchema {
   webhook_deliveries: WebhookDeliveriesTable;
   message_status_updates: MessageStatusUpdatesTable;
   conversation_windows: ConversationWindowsTable;
+  assignments: AssignmentsTable;
   users: UsersTable;
   sessions: SessionsTable;
 }
@@ -75,6 +76,14 @@ export interface ProvidersTable {
   last_assigned_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Offers this provider accepted, declined, or let expire (or could not receive). */
+  offers_accepted: Generated<number>;
+  offers_declined: Generated<number>;
+  offers_expired: Generated<number>;
+  /** Sum over resolved offers of what each cost in waiting (see src/tickets/provider-ranking.ts). */
+  answer_cost_ms: Generated<number | string>;
+  /** Expected minutes until acceptance; null = no history yet. Lower ranks first among equal matches. */
+  rank_minutes: number | null;
 }
 
 export interface ProviderSpecialtiesTable {
@@ -100,6 +109,29 @@ export interface TicketsTable {
   /** local_specialty | local_location | directory | center */
   match_source: string;
   created_at: number;
+  updated_at: number;
+  /** The offer in force (assignments.id); null before the first offer or with no center. */
+  current_assignment_id: Generated<string | null>;
+}
+
+export interface AssignmentsTable {
+  id: string;
+  ticket_id: string;
+  /** provider | center */
+  kind: string;
+  provider_id: string | null;
+  /** Digits with country code: the only number whose taps count. */
+  recipient: string;
+  /** Random, unique; carried in the button payloads (`accept:<token>`). */
+  reply_token: string;
+  /** offered | accepted | declined | expired | failed | superseded | taken */
+  status: string;
+  /** The outbox message that carried the offer. */
+  message_id: string | null;
+  offered_at: number;
+  /** When an unanswered offer expires; null for the center's (it waits for Tomar). */
+  deadline_at: number | null;
+  answered_at: number | null;
   updated_at: number;
 }
 

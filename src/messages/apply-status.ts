@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DatabaseSchema } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -125,10 +125,20 @@ type Applied = { kind: 'applied'; message: MessageRow; status: MessageStatus; fa
 async function applyToMessage(
   deps: StatusDeps,
   trx: Db,
-  message: MessageRow,
+  found: MessageRow,
   event: StatusEvent,
 ): Promise<Applied> {
   const now = deps.clock.now();
+  // Two statuses of one message (Meta sends `sent` and `failed` moments apart) may be applied at once:
+  // take the row's lock first (a no-op update; SQLite has one writer anyway) and decide on its value now,
+  // or the later commit would overwrite the other's status with one decided from a stale read.
+  await trx
+    .updateTable('messages')
+    .set({ updated_at: sql`updated_at` })
+    .where('id', '=', found.id)
+    .execute();
+  const message =
+    (await trx.selectFrom('messages').selectAll().where('id', '=', found.id).executeTakeFirst()) ?? found;
   await trx
     .updateTable('message_status_updates')
     .set({ message_id: message.id })

@@ -34,6 +34,11 @@ export interface DispatcherDeps {
   windows: ConversationWindows | null;
   /** Called after a send is recorded (applies statuses that overtook it). */
   onSent?: (messageId: string, wamid: string) => Promise<void>;
+  /**
+   * Called after a message is recorded as failed for good (what a ticket does when its offer cannot be
+   * delivered: a callback from app.ts). `fallbackQueued`: its template went out instead (131047).
+   */
+  onFailed?: (row: MessageRow, error: MessageError, fallbackQueued: boolean) => Promise<void>;
 }
 
 type DispatcherState = 'created' | 'running' | 'stopping' | 'stopped';
@@ -179,6 +184,7 @@ export class Dispatcher {
       });
       logger.error({ event: 'whatsapp.failed', messageId: row.id, to, error }, 'message failed');
       this.deps.notifier.notify(row.id, 'failed');
+      await this.reportFailure(row, error, false);
       return;
     }
     const fallback = row.fallback_payload === null ? null : parsePayload(row.fallback_payload);
@@ -256,6 +262,21 @@ export class Dispatcher {
     this.deps.notifier.notify(row.id, status);
     if (completion.outcome === 'sent' && this.deps.onSent !== undefined) {
       await this.deps.onSent(row.id, completion.wamid);
+    }
+    if (completion.outcome === 'failed') {
+      await this.reportFailure(row, completion.error, completion.fallback !== null);
+    }
+  }
+
+  private async reportFailure(row: MessageRow, error: MessageError, fallbackQueued: boolean): Promise<void> {
+    if (this.deps.onFailed === undefined) return;
+    try {
+      await this.deps.onFailed(row, error, fallbackQueued);
+    } catch (hookError) {
+      this.deps.logger.error(
+        { event: 'whatsapp.failed_hook_failed', messageId: row.id, err: hookError },
+        'failure hook failed',
+      );
     }
   }
 

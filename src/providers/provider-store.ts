@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, ProvidersTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -6,6 +6,7 @@ import { AppError } from '../shared/error-codes.js';
 import { newId } from '../shared/ids.js';
 import type { CountryCode } from '../whatsapp/phone-number.js';
 import { toMatchKey } from './match-key.js';
+import { priorRankMinutes, type RankingPolicy } from './provider-ranking.js';
 import {
   prepareLocation,
   prepareName,
@@ -64,8 +65,12 @@ export interface ProviderStoreOptions {
   clock: Clock;
   /** For phone numbers written without a country code. */
   defaultCountry: CountryCode;
+  /** How candidates of equal match are ranked (src/providers/provider-ranking.ts). */
+  ranking?: RankingPolicy;
 }
 
+/** ASSIGNMENT_TIMEOUT_MIN's default (30 min) halved. */
+const DEFAULT_RANKING: RankingPolicy = { priorMs: 15 * 60_000 };
 const PHONE_LOOKUP_CHUNK = 500;
 const IMPORT_WRITE_CHUNK = 100;
 const SPECIALTY_WRITE_CHUNK = 400;
@@ -77,6 +82,7 @@ const SPECIALTY_WRITE_CHUNK = 400;
  */
 export class ProviderStore {
   readonly defaultCountry: CountryCode;
+  readonly ranking: RankingPolicy;
   private readonly db: Db;
   private readonly clock: Clock;
 
@@ -84,6 +90,7 @@ export class ProviderStore {
     this.db = options.db;
     this.clock = options.clock;
     this.defaultCountry = options.defaultCountry;
+    this.ranking = options.ranking ?? DEFAULT_RANKING;
   }
 
   now(): number {
@@ -200,7 +207,8 @@ export class ProviderStore {
 
   /**
    * Active `local` providers in one location (and with one specialty, when given), in the order matching
-   * offers them: least recently assigned first (never assigned before all), then oldest, then id.
+   * offers them: best rank first (expected minutes to acceptance, provider-ranking.ts), then least
+   * recently assigned (never assigned before all), then oldest, then id.
    * Directory-adopted providers are reached through the directory step, not here.
    */
   async findCandidates(executor: Db, query: CandidateQuery): Promise<Provider[]> {
@@ -218,6 +226,7 @@ export class ProviderStore {
     }
     if (query.excludeIds.length > 0) select = select.where('id', 'not in', [...query.excludeIds]);
     const rows = await select
+      .orderBy(sql`coalesce(rank_minutes, ${priorRankMinutes(this.ranking)})`)
       .orderBy('last_assigned_at', (ob) => ob.asc().nullsFirst())
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
@@ -389,6 +398,12 @@ export function toProvider(row: ProviderRow): Provider {
     active: row.active === 1,
     source: row.source,
     lastAssignedAt: row.last_assigned_at === null ? null : new Date(row.last_assigned_at).toISOString(),
+    stats: {
+      accepted: Number(row.offers_accepted),
+      declined: Number(row.offers_declined),
+      expired: Number(row.offers_expired),
+      rankMinutes: row.rank_minutes === null ? null : Number(row.rank_minutes),
+    },
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
   };

@@ -16,6 +16,8 @@ export interface Provider {
   source: ProviderSource;
   /** When matching last gave this provider a ticket (ISO), or null if never. */
   lastAssignedAt: string | null;
+  /** Answers to offers so far, and the rank they give (null = no history; provider-ranking.ts). */
+  stats: { accepted: number; declined: number; expired: number; rankMinutes: number | null };
   createdAt: string;
   updatedAt: string;
 }

@@ -38,6 +38,11 @@ export const ERROR_CODES = {
     status: 409,
     description: 'The Idempotency-Key was used within 24 h for a different request.',
   },
+  ticket_changed: {
+    status: 409,
+    description:
+      'The ticket moved on (a tap, a deadline or another request) while this request was changing it; try again.',
+  },
   provider_phone_taken: {
     status: 409,
     description: 'Another provider already has this phone number; `details.providerId` names it.',

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { OutgoingMessage } from '../whatsapp/whatsapp-client.js';
+import { validateOutgoingMessage } from '../whatsapp/outgoing-message.js';
 import {
+  composeAcceptedDetails,
   composeCenterNotification,
+  composeMediaMessage,
   composeProviderNotification,
   truncate,
   type NotificationContent,
@@ -16,12 +20,24 @@ const content: NotificationContent = {
   reporterPhone: null,
   link: 'https://app.example.co/tickets/abc',
 };
+const buttons = {
+  accept: 'accept:AAAAAAAAAAAAAAAAAAAAAA',
+  decline: 'decline:AAAAAAAAAAAAAAAAAAAAAA',
+  footer: 'Responde en 30 min',
+};
+const noTemplate = { templateName: null, templateLanguage: 'es' };
+
+function bodyOf(message: OutgoingMessage): string {
+  if (message.kind === 'interactive') return message.body;
+  if (message.kind === 'text') return message.body;
+  throw new Error(`no body in a ${message.kind} message`);
+}
 
 describe('composeProviderNotification', () => {
-  it('writes a Spanish text with number, place, specialty, description, reporter and link', () => {
-    const message = composeProviderNotification(content, { templateName: null, templateLanguage: 'es' });
-    expect(message.kind).toBe('text');
-    if (message.kind !== 'text') return;
+  it('asks in Spanish with number, place, specialty, description, reporter, link and two buttons', () => {
+    const message = composeProviderNotification(content, noTemplate, buttons);
+    expect(message.kind).toBe('interactive');
+    if (message.kind !== 'interactive') return;
     for (const part of [
       'T-2026-00042',
       'Calle 93 #11-27, Chapinero',
@@ -33,21 +49,29 @@ describe('composeProviderNotification', () => {
       expect(message.body).toContain(part);
     }
     expect(message.body).not.toContain('+57');
+    expect(message.buttons).toEqual([
+      { id: buttons.accept, title: 'Aceptar' },
+      { id: buttons.decline, title: 'Rechazar' },
+    ]);
+    expect(message.footer).toBe('Responde en 30 min');
+    expect(validateOutgoingMessage(message)).toBeNull();
   });
 
   it("includes the reporter's phone only when given", () => {
     const message = composeProviderNotification(
       { ...content, reporterPhone: '573001234567' },
-      { templateName: null, templateLanguage: 'es' },
+      noTemplate,
+      buttons,
     );
-    expect(message.kind === 'text' && message.body).toContain('Carlos Pérez (+573001234567)');
+    expect(bodyOf(message)).toContain('Carlos Pérez (+573001234567)');
   });
 
-  it('becomes the approved template with six one-line body parameters', () => {
-    const message = composeProviderNotification(content, {
-      templateName: 'nuevo_ticket',
-      templateLanguage: 'es_CO',
-    });
+  it('becomes the approved template with six one-line body parameters and the two payloads', () => {
+    const message = composeProviderNotification(
+      content,
+      { templateName: 'nuevo_ticket', templateLanguage: 'es_CO' },
+      buttons,
+    );
     expect(message).toEqual({
       kind: 'template',
       name: 'nuevo_ticket',
@@ -64,27 +88,75 @@ describe('composeProviderNotification', () => {
             { type: 'text', text: 'https://app.example.co/tickets/abc' },
           ],
         },
+        {
+          type: 'button',
+          sub_type: 'quick_reply',
+          index: '0',
+          parameters: [{ type: 'payload', payload: buttons.accept }],
+        },
+        {
+          type: 'button',
+          sub_type: 'quick_reply',
+          index: '1',
+          parameters: [{ type: 'payload', payload: buttons.decline }],
+        },
       ],
     });
   });
 
-  it('trims a long description to fit', () => {
+  it('trims a long description to fit, keeping the link, inside the interactive limit', () => {
     const message = composeProviderNotification(
-      { ...content, description: 'palabra '.repeat(400) },
-      { templateName: null, templateLanguage: 'es' },
+      {
+        ...content,
+        description: 'palabra '.repeat(400),
+        location: 'x'.repeat(300),
+        address: 'y'.repeat(300),
+      },
+      noTemplate,
+      buttons,
     );
-    expect(message.kind === 'text' && message.body.length).toBeLessThan(800);
-    expect(message.kind === 'text' && message.body).toContain('…');
+    const body = bodyOf(message);
+    expect([...body].length).toBeLessThanOrEqual(1024);
+    expect(body).toContain('…');
+    expect(body).toContain('https://app.example.co/tickets/abc');
+    expect(validateOutgoingMessage(message)).toBeNull();
   });
 });
 
 describe('composeCenterNotification', () => {
-  it('says that no provider was found', () => {
+  it('says that no provider was found and offers Tomar', () => {
     const message = composeCenterNotification(
       { ...content, reporterName: null },
       'Ningún proveedor coincide con Chapinero / Plomería.',
+      'take:AAAAAAAAAAAAAAAAAAAAAA',
     );
-    expect(message.kind === 'text' && message.body).toMatch(/sin proveedor[\s\S]*Ningún proveedor/);
+    expect(bodyOf(message)).toMatch(/sin proveedor[\s\S]*Ningún proveedor/);
+    expect(message.kind === 'interactive' && message.buttons).toEqual([
+      { id: 'take:AAAAAAAAAAAAAAAAAAAAAA', title: 'Tomar' },
+    ]);
+    expect(validateOutgoingMessage(message)).toBeNull();
+  });
+});
+
+describe('after acceptance', () => {
+  it("gives the provider the whole description and the reporter's contact", () => {
+    const long = 'detalle '.repeat(200);
+    const message = composeAcceptedDetails({ ...content, description: long, reporterPhone: '573001234567' });
+    expect(bodyOf(message)).toContain('asignado a ti');
+    expect(bodyOf(message)).toContain(long.trim());
+    expect(bodyOf(message)).toContain('(+573001234567)');
+  });
+
+  it('sends photos as images and other files as documents', () => {
+    const link = 'https://app.example.co/media/t/m?expires=1&signature=00';
+    expect(composeMediaMessage({ contentType: 'image/png', filename: 'a.png', link }, 'T-1 · 1/2')).toEqual({
+      kind: 'image',
+      link,
+      caption: 'T-1 · 1/2',
+    });
+    expect(
+      composeMediaMessage({ contentType: 'application/pdf', filename: 'a.pdf', link }, 'T-1 · 2/2'),
+    ).toEqual({ kind: 'document', link, caption: 'T-1 · 2/2', filename: 'a.pdf' });
   });
 });
 

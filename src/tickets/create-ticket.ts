@@ -1,57 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
-import type { DatabaseSchema } from '../db/schema.js';
 import { inspectUpload } from '../media/inspect-upload.js';
 import { toMatchKey } from '../providers/match-key.js';
-import type { MediaStorage } from '../media/media-storage.js';
-import type { Outbox } from '../messages/outbox.js';
-import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/error-codes.js';
 import { newId } from '../shared/ids.js';
-import { maskPhoneNumber, normalizePhoneNumber, type CountryCode } from '../whatsapp/phone-number.js';
-import {
-  composeCenterNotification,
-  composeProviderNotification,
-  type NotificationContent,
-} from './compose-notification.js';
-import type { MatchSource, TicketInput, TicketProviderView, TicketStatus, TicketView } from './ticket.js';
-import type { TicketMediaRow, TicketStore } from './ticket-store.js';
-
-type Db = Kysely<DatabaseSchema>;
-
-/**
- * What ticket flows need from the provider directory. `findMatch` may call the external directory, so it
- * runs before the transaction; `adopt` runs inside it (stores a directory provider, marks the assignment).
- */
-export interface ProviderMatcher {
-  findMatch(query: { location: string; specialty: string; excludeIds: string[] }): Promise<ProviderMatch>;
-  adopt(trx: Db, match: Exclude<ProviderMatch, { kind: 'none' }>): Promise<TicketProviderView>;
-}
-
-export type ProviderMatch =
-  | { kind: 'local'; source: 'local_specialty' | 'local_location'; providerId: string }
-  | { kind: 'manual'; providerId: string }
-  | { kind: 'directory'; entry: { name: string; phone: string; location?: string; specialties?: string[] } }
-  | { kind: 'none' };
-
-export interface TicketDeps {
-  db: Db;
-  tickets: TicketStore;
-  outbox: Outbox;
-  matcher: ProviderMatcher;
-  media: MediaStorage;
-  clock: Clock;
-  logger: Logger;
-  wakeDispatcher: () => void;
-  defaultCountry: CountryCode;
-  /** WHATSAPP_DEFAULT_TO, normalized; null = no center configured. */
-  centerNumber: string | null;
-  templateName: string | null;
-  templateLanguage: string;
-  includeReporterPhone: boolean;
-  ticketLink: (ticketId: string) => string;
-}
+import { normalizePhoneNumber, type CountryCode } from '../whatsapp/phone-number.js';
+import { handOn, offerTicket, type OfferResult } from './assignment-flow.js';
+import type { TicketInput, TicketView } from './ticket.js';
+import type { TicketDeps } from './ticket-deps.js';
+import type { TicketMediaRow, TicketRow } from './ticket-store.js';
 
 export interface UploadedFile {
   data: Buffer;
@@ -88,7 +44,7 @@ export async function createTicket(
   try {
     const result = await deps.db.transaction().execute(async (trx) => {
       const number = await deps.tickets.nextNumber(trx);
-      await deps.tickets.insert(trx, {
+      const row: TicketRow = {
         id: ticketId,
         number,
         title: emptyToNull(input.title),
@@ -105,11 +61,12 @@ export async function createTicket(
         match_source: 'center',
         created_at: now,
         updated_at: now,
-      });
+        current_assignment_id: null,
+      };
+      await deps.tickets.insert(trx, row);
       await deps.tickets.insertMedia(trx, mediaRows);
       await deps.tickets.addEvent(trx, ticketId, 'created', { number, media: mediaRows.length });
-      const content = notificationContent(deps, { ...input, number, reporterPhone }, ticketId);
-      const notification = await assignAndNotify(deps, trx, ticketId, match, content);
+      const { notification } = await offerTicket(deps, trx, row, match, 'created');
       return { number, notification };
     });
     deps.wakeDispatcher();
@@ -132,7 +89,10 @@ export async function createTicket(
   }
 }
 
-/** Offers the ticket to a chosen provider, or to the next match not tried yet (then the center). */
+/**
+ * Offers the ticket to a chosen provider, or to the next match not tried yet (then the center). An offer
+ * still open is superseded: its buttons stop counting.
+ */
 export async function reassignTicket(
   deps: TicketDeps,
   ticketId: string,
@@ -140,114 +100,24 @@ export async function reassignTicket(
 ): Promise<TicketCreated> {
   const row = await deps.tickets.getRow(ticketId);
   if (row === null) throw new AppError('not_found', `Ticket ${ticketId} not found`);
-  const tried = await deps.tickets.providersTried(ticketId);
-  const match: ProviderMatch =
-    request.providerId === undefined
-      ? await deps.matcher.findMatch({ location: row.location, specialty: row.specialty, excludeIds: tried })
-      : { kind: 'manual', providerId: request.providerId };
-  const notification = await deps.db.transaction().execute(async (trx) => {
+  const from = row.current_assignment_id;
+  await deps.db.transaction().execute(async (trx) => {
+    if (from !== null) await deps.assignments.resolve(trx, from, 'superseded', deps.clock.now());
     await deps.tickets.addEvent(trx, ticketId, 'reassigned', {
       previousProviderId: row.provider_id,
+      previousAssignmentId: from,
       requestedProviderId: request.providerId ?? null,
     });
-    const content = notificationContent(
-      deps,
-      {
-        description: row.description,
-        location: row.location,
-        specialty: row.specialty,
-        address: row.address ?? undefined,
-        reporter: { name: row.reporter_name ?? undefined },
-        number: row.number,
-        reporterPhone: row.reporter_phone,
-      },
-      ticketId,
-    );
-    return assignAndNotify(deps, trx, ticketId, match, content);
   });
-  deps.wakeDispatcher();
+  const result: OfferResult | null = await handOn(deps, ticketId, from, 'reassigned', request);
+  if (result === null) {
+    throw new AppError('ticket_changed', 'The ticket changed while it was being reassigned; try again', {
+      ticketId,
+    });
+  }
   const ticket = await deps.tickets.get(ticketId);
   if (ticket === null) throw new AppError('not_found', `Ticket ${ticketId} not found`);
-  return { ticket, notification };
-}
-
-async function assignAndNotify(
-  deps: TicketDeps,
-  trx: Db,
-  ticketId: string,
-  match: ProviderMatch,
-  content: NotificationContent,
-): Promise<TicketCreated['notification']> {
-  if (match.kind !== 'none') {
-    const provider = await deps.matcher.adopt(trx, match);
-    const source: MatchSource = match.kind === 'local' ? match.source : match.kind;
-    const status: TicketStatus = 'notified';
-    await deps.tickets.assign(trx, ticketId, { providerId: provider.id, status, matchSource: source });
-    const message = composeProviderNotification(content, {
-      templateName: deps.templateName,
-      templateLanguage: deps.templateLanguage,
-    });
-    const row = await deps.outbox.enqueueInTransaction(trx, { to: provider.phone, message, ticketId });
-    await deps.tickets.addEvent(trx, ticketId, 'provider_notified', {
-      providerId: provider.id,
-      providerName: provider.name,
-      source,
-      messageId: row.id,
-    });
-    deps.logger.info(
-      {
-        event: 'ticket.provider_notified',
-        ticketId,
-        providerId: provider.id,
-        source,
-        to: maskPhoneNumber(provider.phone),
-      },
-      'provider notified',
-    );
-    return { id: row.id, to: row.recipient, status: row.status };
-  }
-  await deps.tickets.assign(trx, ticketId, { providerId: null, status: 'unassigned', matchSource: 'center' });
-  if (deps.centerNumber === null) {
-    await deps.tickets.addEvent(trx, ticketId, 'no_provider', { centerNotified: false });
-    deps.logger.warn(
-      { event: 'ticket.no_center', ticketId },
-      'no provider matched and WHATSAPP_DEFAULT_TO is not set',
-    );
-    return null;
-  }
-  const reason = `Ningún proveedor disponible para ${content.location} / ${content.specialty}.`;
-  const row = await deps.outbox.enqueueInTransaction(trx, {
-    to: deps.centerNumber,
-    message: composeCenterNotification(content, reason),
-    // Outside the center's 24-hour window only a template is delivered: the new-ticket one carries the facts.
-    fallback:
-      deps.templateName === null
-        ? null
-        : composeProviderNotification(content, {
-            templateName: deps.templateName,
-            templateLanguage: deps.templateLanguage,
-          }),
-    ticketId,
-  });
-  await deps.tickets.addEvent(trx, ticketId, 'center_notified', { messageId: row.id });
-  return { id: row.id, to: row.recipient, status: row.status };
-}
-
-function notificationContent(
-  deps: TicketDeps,
-  ticket: TicketInput & { number: string; reporterPhone: string | null },
-  ticketId: string,
-): NotificationContent {
-  return {
-    number: ticket.number,
-    location: ticket.location.trim(),
-    address: emptyToNull(ticket.address),
-    specialty: ticket.specialty.trim(),
-    description: ticket.description.trim(),
-    reporterName: emptyToNull(ticket.reporter?.name),
-    reporterPhone: deps.includeReporterPhone ? ticket.reporterPhone : null,
-    link: deps.ticketLink(ticketId),
-  };
+  return { ticket, notification: result.notification };
 }
 
 function normalizeReporterPhone(input: TicketInput, country: CountryCode): string | null {

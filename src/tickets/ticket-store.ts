@@ -3,6 +3,7 @@ import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import { AssignmentStore } from './assignment-store.js';
 import {
   formatTicketNumber,
   type MatchSource,
@@ -74,10 +75,16 @@ export class TicketStore {
       .execute();
   }
 
+  /** Points the ticket at its new offer (or none) and who has it. */
   async assign(
     trx: Db,
     ticketId: string,
-    change: { providerId: string | null; status: TicketStatus; matchSource: MatchSource },
+    change: {
+      providerId: string | null;
+      status: TicketStatus;
+      matchSource: MatchSource;
+      assignmentId: string | null;
+    },
   ): Promise<void> {
     await trx
       .updateTable('tickets')
@@ -85,14 +92,47 @@ export class TicketStore {
         provider_id: change.providerId,
         status: change.status,
         match_source: change.matchSource,
+        current_assignment_id: change.assignmentId,
         updated_at: this.clock.now(),
       })
       .where('id', '=', ticketId)
       .execute();
   }
 
-  async getRow(id: string): Promise<TicketRow | null> {
-    return (await this.db.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+  async setStatus(trx: Db, ticketId: string, status: TicketStatus): Promise<void> {
+    await trx
+      .updateTable('tickets')
+      .set({ status, updated_at: this.clock.now() })
+      .where('id', '=', ticketId)
+      .execute();
+  }
+
+  /**
+   * Compare-and-set on the offer in force: true for the one caller that may hand the ticket on from
+   * `fromAssignmentId` (null: a ticket with no offer); false when someone else already did.
+   */
+  async claimHandOn(trx: Db, ticketId: string, fromAssignmentId: string | null): Promise<boolean> {
+    const result = await trx
+      .updateTable('tickets')
+      .set({ updated_at: this.clock.now() })
+      .where('id', '=', ticketId)
+      .where('current_assignment_id', fromAssignmentId === null ? 'is' : '=', fromAssignmentId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async mediaOf(ticketId: string, executor: Db = this.db): Promise<TicketMediaRow[]> {
+    return executor
+      .selectFrom('ticket_media')
+      .selectAll()
+      .where('ticket_id', '=', ticketId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+  }
+
+  async getRow(id: string, executor: Db = this.db): Promise<TicketRow | null> {
+    return (await executor.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
   }
 
   async getMedia(ticketId: string, mediaId: string): Promise<TicketMediaRow | null> {
@@ -105,33 +145,13 @@ export class TicketStore {
     return row ?? null;
   }
 
-  /** Provider ids this ticket was already offered to (for "next match" reassignment). */
-  async providersTried(ticketId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('ticket_events')
-      .select('detail')
-      .where('ticket_id', '=', ticketId)
-      .where('type', '=', 'provider_notified')
-      .execute();
-    return rows.flatMap((row) => {
-      const detail = row.detail === null ? null : (JSON.parse(row.detail) as { providerId?: unknown });
-      return typeof detail?.providerId === 'string' ? [detail.providerId] : [];
-    });
-  }
-
   /** The whole ticket: provider, media, notifications with their timelines, history. */
   async get(id: string): Promise<TicketView | null> {
     const row = await this.getRow(id);
     if (row === null) return null;
-    const [providers, media, notifications, history] = await Promise.all([
+    const [providers, media, notifications, history, assignment] = await Promise.all([
       this.providersById(row.provider_id === null ? [] : [row.provider_id]),
-      this.db
-        .selectFrom('ticket_media')
-        .selectAll()
-        .where('ticket_id', '=', id)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute(),
+      this.mediaOf(id),
       this.notifications(id),
       this.db
         .selectFrom('ticket_events')
@@ -140,11 +160,19 @@ export class TicketStore {
         .orderBy('at')
         .orderBy('id')
         .execute(),
+      row.current_assignment_id === null
+        ? null
+        : this.db
+            .selectFrom('assignments')
+            .selectAll()
+            .where('id', '=', row.current_assignment_id)
+            .executeTakeFirst(),
     ]);
     return {
       ...this.toView(row, providers),
       media: media.map((m): TicketMediaView => this.toMediaView(m)),
       notifications,
+      assignment: assignment == null ? null : AssignmentStore.toView(assignment),
       history: history.map(
         (e): TicketEventView => ({
           type: e.type,

@@ -1,8 +1,10 @@
 /**
- * A maintenance ticket and its life:
- *   notified   a provider was matched and their message queued
- *   unassigned nobody matched; the center (WHATSAPP_DEFAULT_TO) was told, or no center is configured
- *   accepted / declined / escalated come with the accept/decline loop.
+ * A maintenance ticket and its life (the accept/decline loop, src/tickets/assignment-flow.ts):
+ *   notified   offered to a provider, waiting for Aceptar / Rechazar until the offer's deadline
+ *   accepted   a provider accepted, or the center took it (Tomar)
+ *   unassigned nobody matched at creation; the center was offered it, or no center is configured
+ *   escalated  every candidate declined, let the offer expire or could not be reached; the center has it
+ *   declined   the same, with no center configured: a person must reassign it
  */
 export const TICKET_STATUSES = ['notified', 'unassigned', 'accepted', 'declined', 'escalated'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
@@ -51,6 +53,16 @@ export interface TicketEventView {
   detail: Record<string, unknown> | null;
 }
 
+export interface TicketAssignmentView {
+  id: string;
+  kind: 'provider' | 'center';
+  status: string;
+  providerId: string | null;
+  offeredAt: string;
+  deadlineAt: string | null;
+  answeredAt: string | null;
+}
+
 export interface TicketView {
   id: string;
   number: string;
@@ -67,6 +79,8 @@ export interface TicketView {
   updatedAt: string;
   media?: TicketMediaView[];
   notifications?: TicketNotificationView[];
+  /** The offer in force (null before any offer or with nobody to offer it to). */
+  assignment?: TicketAssignmentView | null;
   history?: TicketEventView[];
 }
 

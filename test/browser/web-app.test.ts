@@ -118,26 +118,25 @@ describe('the web app in Chromium', () => {
     }, 30_000);
   });
 
-  it('taps Aceptar in the sandbox phone and the open ticket page changes to accepted', async (ctx) => {
-    // The accept/decline loop (issue #5) puts Aceptar / Rechazar on the provider's first message; before it
-    // lands there is nothing to tap. Skipped only on that condition, never on the ticket's state.
+  it('taps Aceptar in the sandbox phone and the open ticket page changes to accepted', async () => {
+    // The provider's first message carries Aceptar / Rechazar (the accept/decline loop).
     const state = t.app.sandbox?.state;
     const first = state?.conversation(PROVIDER_WA_ID).find((item) => item.direction === 'outbound');
-    const hasAceptar =
-      state !== undefined &&
-      first !== undefined &&
-      first.direction === 'outbound' &&
-      state.buttonsOf(first).some((button) => button.title === 'Aceptar');
-    ctx.skip(!hasAceptar, "the provider's first message has no Aceptar button yet (issue #5 accept/decline)");
+    expect(first?.direction === 'outbound' && state?.buttonsOf(first).map((button) => button.title)).toEqual([
+      'Aceptar',
+      'Rechazar',
+    ]);
 
-    // The ticket page stays open in a second tab and must change by itself.
+    // The ticket page stays open in a second tab and must change by itself (it polls).
     const ticketPage = await context.newPage();
     try {
       await ticketPage.goto(`${t.url}/tickets/${ticketId}`);
-      await ticketPage.getByTestId('ticket-detail').waitFor();
+      await ticketPage.getByTestId('ticket-status').getByText('Notificado').waitFor();
       await page.goto(`${t.url}/sandbox/${PROVIDER_WA_ID}`);
       await page.getByTestId('sandbox-conversation').getByRole('button', { name: 'Aceptar' }).first().click();
       await ticketPage.getByTestId('ticket-status').getByText('Aceptado').waitFor();
+      // The history shows the tap.
+      await ticketPage.getByText('Aceptado por el proveedor').first().waitFor();
     } finally {
       await ticketPage.close();
     }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/shared/logger.js';
+import type { Clock } from '../../src/shared/clock.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -37,13 +38,27 @@ export interface TestApp {
   app: App;
   url: string;
   logs: string[];
+  /** Where its data lives: pass as `reuse` to start another app on the same database (a restart). */
+  data: { dataDir: string; pgSchema?: string };
   /** fetch against the app with the API key (unless `headers['x-api-key']` overrides it). */
   request(
     method: string,
     pathname: string,
     init?: { body?: unknown; headers?: Record<string, string>; raw?: string },
   ): Promise<TestResponse>;
-  close(): Promise<void>;
+  /** Stops the app; `keepData` leaves its database for a restart with `reuse`. */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+/** A clock tests move forward by hand (it runs with real time, plus what they added). */
+export class AdjustableClock implements Clock {
+  private offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
 }
 
 export interface TestResponse {
@@ -56,14 +71,17 @@ export interface TestResponse {
 export async function startTestApp(options: {
   dialect: TestDialect;
   env?: Record<string, string>;
+  clock?: Clock;
+  /** The data of an app closed with `keepData` (a restart on the same database). */
+  reuse?: TestApp['data'];
   /** Folder of the built web app to serve (browser tests). */
   webRoot?: string;
 }): Promise<TestApp> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'khk-test-'));
+  const dataDir = options.reuse?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'khk-test-'));
   const pgSchema =
-    options.dialect === 'postgres'
-      ? `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-      : undefined;
+    options.dialect !== 'postgres'
+      ? undefined
+      : (options.reuse?.pgSchema ?? `t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`);
   const config = loadConfig({
     cwd: dataDir,
     readDotenvFiles: false,
@@ -93,6 +111,7 @@ export async function startTestApp(options: {
     logger,
     apiKeys: config.internalApiKeys,
     pollIntervalMs: 50,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(pgSchema === undefined ? {} : { pgSchema }),
     ...(options.webRoot === undefined ? {} : { webRoot: options.webRoot }),
   });
@@ -103,6 +122,7 @@ export async function startTestApp(options: {
     app,
     url,
     logs,
+    data: pgSchema === undefined ? { dataDir } : { dataDir, pgSchema },
     async request(method, pathname, init = {}) {
       const headers: Record<string, string> = { 'x-api-key': TEST_API_KEY, ...init.headers };
       let body: string | undefined;
@@ -126,8 +146,9 @@ export async function startTestApp(options: {
       }
       return { status: response.status, headers: response.headers, body: parsed };
     },
-    async close() {
+    async close(closeOptions = {}) {
       await app.close(2000);
+      if (closeOptions.keepData === true) return;
       if (pgSchema !== undefined) await dropSchema(pgSchema);
       rmSync(dataDir, { recursive: true, force: true });
     },

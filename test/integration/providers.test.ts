@@ -279,6 +279,7 @@ describe.each(DIALECTS)('providers on %s', (dialect) => {
             active: true,
             source: 'local',
             lastAssignedAt: null,
+            stats: { accepted: 0, declined: 0, expired: 0, rankMinutes: null },
             createdAt: expect.any(String),
             updatedAt: expect.any(String),
           },

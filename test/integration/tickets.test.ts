@@ -381,8 +381,9 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
         expect(notification).toEqual({ id: expect.any(String), to: CENTER, status: 'queued' });
 
         const message = await delivered(t, CENTER, notification.id);
-        expect(message.type).toBe('text');
-        const body = message.request.text?.body ?? '';
+        expect(message.type).toBe('interactive');
+        expect(message.request.interactive?.action.buttons.map((b) => b.reply.title)).toEqual(['Tomar']);
+        const body = message.request.interactive?.body.text ?? '';
         for (const part of [
           `Ticket ${ticket.number} sin proveedor`,
           'Ningún proveedor disponible para Ciudad Bolívar / Cerrajería.',
@@ -399,7 +400,7 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
     });
 
     describe("the provider's message", () => {
-      it('is Spanish text with number, address and location, specialty, description, reporter name (not phone) and link', async () => {
+      it('asks in Spanish with number, address and location, specialty, description, reporter name (not phone), link, Aceptar and Rechazar', async () => {
         const provider = await createProvider(t, { location: 'Chicó', specialties: ['Cerrajería'] });
         const reporterPhone = newPhone();
         const { ticket, notification } = await createTicket(t, {
@@ -418,8 +419,15 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
         });
 
         const message = await delivered(t, provider.phone, notification.id);
-        expect(message.type).toBe('text');
-        const body = message.request.text?.body ?? '';
+        expect(message.type).toBe('interactive');
+        const buttons = message.request.interactive?.action.buttons ?? [];
+        expect(buttons.map((b) => b.reply.title)).toEqual(['Aceptar', 'Rechazar']);
+        // The payloads name the offer by an unguessable token, never the ticket's number or id.
+        for (const button of buttons) {
+          expect(button.reply.id).toMatch(/^(accept|decline):[A-Za-z0-9_-]{22}$/);
+          expect(button.reply.id).not.toContain(ticket.id);
+        }
+        const body = message.request.interactive?.body.text ?? '';
         for (const part of [
           `Nuevo servicio ${ticket.number}`,
           'Calle 93 #11-27, Chicó',
@@ -476,15 +484,16 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
           specialty: 'Pintura',
         });
         expect(ticket.description).toBe(description);
-        const body = (await delivered(t, provider.phone, notification.id)).request.text?.body ?? '';
+        const body =
+          (await delivered(t, provider.phone, notification.id)).request.interactive?.body.text ?? '';
         expect(body).toContain('…');
-        expect(body.length).toBeLessThan(1000);
+        expect([...body].length).toBeLessThanOrEqual(1024);
         expect(body).toContain(`${TICKET_BASE_URL}/tickets/${ticket.id}`);
       });
     });
 
     describe('when WhatsApp refuses the message', () => {
-      it('keeps the ticket (201) and shows the failure on it', async () => {
+      it('keeps the ticket (201), shows the failure on it and moves on to the center at once', async () => {
         const provider = await createProvider(t, { location: 'Puente Aranda', specialties: ['Gas'] });
         sandboxOf(t).addScenario({ fault: 'not_allowed', to: provider.phone });
         const res = await postTicket(t, { location: 'Puente Aranda', specialty: 'Gas' });
@@ -493,14 +502,19 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
 
         const failed = await eventually(async () => {
           const current = await getTicket(t, ticket.id);
-          return current.notifications[0]?.status === 'failed' ? current : undefined;
+          return current.notifications[0]?.status === 'failed' && current.status === 'escalated'
+            ? current
+            : undefined;
         });
-        expect(failed).toMatchObject({
-          id: ticket.id,
-          status: 'notified',
-          matchSource: 'local_specialty',
-          provider: { id: provider.id },
-        });
+        expect(failed).toMatchObject({ id: ticket.id, matchSource: 'center', provider: null });
+        expect(failed.history.map((e: { type: string }) => e.type)).toEqual([
+          'created',
+          'provider_notified',
+          'delivery_failed',
+          'escalated',
+          'center_notified',
+        ]);
+        expect(failed.notifications[1]).toMatchObject({ to: CENTER });
         expect(failed.notifications[0]).toMatchObject({
           to: provider.phone,
           status: 'failed',
@@ -508,8 +522,8 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
           lastError: { code: 'whatsapp_rejected', whatsappCode: 131030 },
         });
         expect(failed.notifications[0].events.map((e: { status: string }) => e.status)).toContain('failed');
-        const listed = await t.request('GET', `/api/tickets?provider=${provider.id}`);
-        expect(listed.body.data.items.map((i: { id: string }) => i.id)).toEqual([ticket.id]);
+        const listed = await t.request('GET', `/api/tickets?status=escalated`);
+        expect(listed.body.data.items.map((i: { id: string }) => i.id)).toContain(ticket.id);
       });
     });
 
@@ -959,7 +973,10 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
           { source: 'center', provider: null, to: CENTER },
         ]);
         const centered = await getTicket(t, id);
-        expect(centered).toMatchObject({ status: 'unassigned', provider: null, matchSource: 'center' });
+        // Handed to the center after others were asked: escalated (unassigned is for "nobody matched at creation").
+        expect(centered).toMatchObject({ status: 'escalated', provider: null, matchSource: 'center' });
+        // Every earlier offer was superseded: its buttons no longer count.
+        expect(centered.assignment).toMatchObject({ kind: 'center', status: 'offered' });
         expect(centered.notifications.map((n: { to: string }) => n.to)).toEqual([
           first.phone,
           second.phone,
@@ -983,7 +1000,7 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
           provider: { id: chosen.id },
         });
         const message = await delivered(t, chosen.phone, toChosen.notification.id);
-        expect(message.request.text?.body).toContain(ticket.number);
+        expect(message.request.interactive?.body.text).toContain(ticket.number);
 
         const back = await reassign(t, ticket.id, { providerId: first.id });
         expect(back.ticket.provider.id).toBe(first.id);
@@ -1060,6 +1077,17 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
               { type: 'text', text: `${TICKET_BASE_URL}/tickets/${ticket.id}` },
             ],
           },
+          ...['accept', 'decline'].map((action, index) => ({
+            type: 'button',
+            sub_type: 'quick_reply',
+            index: String(index),
+            parameters: [
+              {
+                type: 'payload',
+                payload: expect.stringMatching(new RegExp(`^${action}:[A-Za-z0-9_-]{22}$`)),
+              },
+            ],
+          })),
         ],
       });
     });

@@ -28,6 +28,18 @@ export const ProviderSchema = Type.Object({
     description: '`directory`: adopted from the external directory by matching',
   }),
   lastAssignedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  stats: Type.Object(
+    {
+      accepted: Type.Integer(),
+      declined: Type.Integer(),
+      expired: Type.Integer({ description: 'Offers that expired or could not be delivered' }),
+      rankMinutes: Type.Union([Type.Integer(), Type.Null()], {
+        description:
+          'Expected minutes until acceptance; lower is offered first among equal matches (null = no history yet)',
+      }),
+    },
+    { description: 'Answers to offers so far (the accept/decline loop)' },
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

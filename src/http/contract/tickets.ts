@@ -81,7 +81,36 @@ export const TicketSchema = Type.Object({
       }),
     ),
   ),
-  history: Type.Optional(Type.Array(Type.Object({ type: Type.String(), at: Type.String(), detail: Detail }))),
+  assignment: Type.Optional(
+    Nullable(
+      Type.Object(
+        {
+          id: Type.String(),
+          kind: Type.Union([Type.Literal('provider'), Type.Literal('center')]),
+          status: Type.String({
+            description: 'offered | accepted | taken | declined | expired | failed | superseded',
+          }),
+          providerId: Nullable(Type.String()),
+          offeredAt: Type.String(),
+          deadlineAt: Nullable(Type.String()),
+          answeredAt: Nullable(Type.String()),
+        },
+        { description: 'The offer in force: who has the ticket or is being asked for it' },
+      ),
+    ),
+  ),
+  history: Type.Optional(
+    Type.Array(
+      Type.Object({
+        type: Type.String({
+          description:
+            'created, provider_notified, center_notified, accepted, declined, expired, delivery_failed, escalated, taken_by_center, tap_ignored, reassigned, no_provider',
+        }),
+        at: Type.String(),
+        detail: Detail,
+      }),
+    ),
+  ),
 });
 
 export const TicketCreated = Type.Object({

@@ -5,12 +5,8 @@ import type { FastifyRequest } from 'fastify';
 import { DOCUMENT_MAX_BYTES, MAX_FILES_PER_TICKET } from '../../../media/inspect-upload.js';
 import type { MediaStorage } from '../../../media/media-storage.js';
 import { AppError } from '../../../shared/error-codes.js';
-import {
-  createTicket,
-  reassignTicket,
-  type TicketDeps,
-  type UploadedFile,
-} from '../../../tickets/create-ticket.js';
+import { createTicket, reassignTicket, type UploadedFile } from '../../../tickets/create-ticket.js';
+import type { TicketDeps } from '../../../tickets/ticket-deps.js';
 import { decodePageCursor } from '../../../db/newest-first-page.js';
 import { toMatchKey } from '../../../providers/match-key.js';
 import type { TicketStore } from '../../../tickets/ticket-store.js';
@@ -26,6 +22,7 @@ import {
 } from '../../contract/tickets.js';
 import { describeValidation } from '../../plugins/error-envelope.js';
 import { compileBodyValidator } from '../../plugins/validators.js';
+import { sendTicketFile } from './send-ticket-file.js';
 
 export interface TicketRouteOptions {
   deps: TicketDeps;
@@ -149,18 +146,7 @@ export const ticketRoutes: FastifyPluginAsyncTypebox<TicketRouteOptions> = async
         params: TicketMediaParams,
       },
     },
-    async (request, reply) => {
-      const row = await tickets.getMedia(request.params.id, request.params.mediaId);
-      const stored = row === null ? null : await media.get(row.storage_key);
-      if (row === null || stored === null) throw new AppError('not_found', 'File not found');
-      // Text files were checked to be UTF-8; without the charset a browser may show them as Latin-1.
-      const contentType = row.content_type === 'text/plain' ? 'text/plain; charset=utf-8' : row.content_type;
-      return reply
-        .header('content-type', contentType)
-        .header('content-disposition', contentDisposition(row.filename))
-        .header('x-content-type-options', 'nosniff')
-        .send(stored.data);
-    },
+    (request, reply) => sendTicketFile(reply, { tickets, media }, request.params.id, request.params.mediaId),
   );
 
   app.post(
@@ -277,19 +263,6 @@ function multipartError(error: unknown): AppError | null {
     return new AppError('validation_error', `The multipart body is malformed: ${message}`, body);
   }
   return null;
-}
-
-/**
- * `inline`, with an ASCII fallback name and the exact name as RFC 5987 `filename*` (where only
- * attr-chars may stay unescaped: encodeURIComponent alone leaves ' ( ) * ! which strict parsers refuse).
- */
-function contentDisposition(filename: string): string {
-  const fallback = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const encoded = encodeURIComponent(filename).replace(
-    /['()*!]/g,
-    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `inline; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 function fieldsToInput(fields: Record<string, string>): TicketCreateBody {
