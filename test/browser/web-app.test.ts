@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, builtWebRoot, launchChromium, logIn } from '../helpers/browser.js';
@@ -42,6 +43,14 @@ describe('the web app in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+  });
+
+  it('builds a page a strict CSP allows: no inline script or style', () => {
+    const html = readFileSync(path.join(builtWebRoot(), 'index.html'), 'utf8');
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((match) => match[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(script).toMatch(/\ssrc="\/assets\//);
+    expect(html).not.toMatch(/<style\b|\sstyle="/);
   });
 
   it('logs in with the first admin and lands on the tickets page, in Spanish', async () => {
