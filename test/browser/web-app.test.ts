@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, builtWebRoot, launchChromium, logIn } from '../helpers/browser.js';
@@ -44,6 +45,14 @@ describe('the web app in Chromium', () => {
     await t?.close();
   });
 
+  it('builds a page a strict CSP allows: no inline script or style', () => {
+    const html = readFileSync(path.join(builtWebRoot(), 'index.html'), 'utf8');
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((match) => match[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(script).toMatch(/\ssrc="\/assets\//);
+    expect(html).not.toMatch(/<style\b|\sstyle="/);
+  });
+
   it('logs in with the first admin and lands on the tickets page, in Spanish', async () => {
     await logIn(page, t.url, ADMIN);
     await expect(page.getByRole('link', { name: 'Nuevo ticket' }).first().isVisible()).resolves.toBe(true);
@@ -69,6 +78,11 @@ describe('the web app in Chromium', () => {
     await page.getByTestId('ticket-provider').getByText(PROVIDER.name).waitFor();
     await page.getByTestId('ticket-status').getByText('Notificado').waitFor();
     await page.getByRole('img', { name: 'fuga.jpg' }).waitFor();
+    // The photo really loads (the media route accepts the session cookie).
+    await eventually(
+      () => page.evaluate<boolean>("(document.querySelector('.photos img')?.naturalWidth ?? 0) > 0"),
+      30_000,
+    );
     // The notification timeline updates while the page is open: the sandbox reports delivery.
     await page
       .getByTestId('ticket-notifications')
@@ -113,20 +127,28 @@ describe('the web app in Chromium', () => {
     }, 30_000);
   });
 
-  it('taps Aceptar in the sandbox phone and the ticket page shows it accepted', async () => {
+  it('taps Aceptar in the sandbox phone and the open ticket page changes to accepted', async () => {
     // The provider's first message carries Aceptar / Rechazar (the accept/decline loop).
-    const first = (t.app.sandbox?.state.conversation(PROVIDER_WA_ID) ?? []).find(
-      (m) => m.direction === 'outbound',
-    );
-    expect(
-      first?.direction === 'outbound' && first.request.interactive?.action.buttons.map((b) => b.reply.title),
-    ).toEqual(['Aceptar', 'Rechazar']);
-    await page.goto(`${t.url}/sandbox/${PROVIDER_WA_ID}`);
-    await page.getByTestId('sandbox-conversation').getByRole('button', { name: 'Aceptar' }).first().click();
-    await page.goto(`${t.url}/tickets/${ticketId}`);
-    await page.getByTestId('ticket-status').getByText('Aceptado').waitFor();
-    // The history shows the tap.
-    await page.getByText('Aceptado por el proveedor').first().waitFor();
+    const state = t.app.sandbox?.state;
+    const first = state?.conversation(PROVIDER_WA_ID).find((item) => item.direction === 'outbound');
+    expect(first?.direction === 'outbound' && state?.buttonsOf(first).map((button) => button.title)).toEqual([
+      'Aceptar',
+      'Rechazar',
+    ]);
+
+    // The ticket page stays open in a second tab and must change by itself (it polls).
+    const ticketPage = await context.newPage();
+    try {
+      await ticketPage.goto(`${t.url}/tickets/${ticketId}`);
+      await ticketPage.getByTestId('ticket-status').getByText('Notificado').waitFor();
+      await page.goto(`${t.url}/sandbox/${PROVIDER_WA_ID}`);
+      await page.getByTestId('sandbox-conversation').getByRole('button', { name: 'Aceptar' }).first().click();
+      await ticketPage.getByTestId('ticket-status').getByText('Aceptado').waitFor();
+      // The history shows the tap.
+      await ticketPage.getByText('Aceptado por el proveedor').first().waitFor();
+    } finally {
+      await ticketPage.close();
+    }
   });
 
   it('keeps what was typed when the server refuses the form, and shows the field error', async () => {

@@ -57,7 +57,8 @@ for (const dialect of DIALECTS) {
       beforeAll(async () => {
         t = await startTestApp({
           dialect,
-          env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
+          // Many logins within a minute here; the limit has its own suite below.
+          env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOGIN_RATE_LIMIT_MAX: '1000' },
         });
         const created = await t.request('POST', '/api/users', { body: { ...OPERATOR, role: 'operator' } });
         expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -269,6 +270,19 @@ for (const dialect of DIALECTS) {
         expect(cleared).toMatch(/khk_session=;|Max-Age=0|Expires=Thu, 01 Jan 1970/i);
         const after = await browser(t, 'GET', '/api/tickets', { cookie });
         expect(after.status).toBe(401);
+      });
+
+      it('gives a new session id at every login and ends the one the browser had', async () => {
+        const before = await login(t, OPERATOR);
+        const res = await t.request('POST', '/api/auth/login', {
+          body: OPERATOR,
+          headers: { 'x-api-key': '', origin: t.url, cookie: before },
+        });
+        expect(res.status).toBe(200);
+        const after = sessionCookie(res);
+        expect(after).not.toBe(before);
+        expect((await browser(t, 'GET', '/api/tickets', { cookie: before })).status).toBe(401);
+        expect((await browser(t, 'GET', '/api/tickets', { cookie: after })).status).toBe(200);
       });
 
       it('answers 401 for a made-up session cookie', async () => {

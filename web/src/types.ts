@@ -68,6 +68,16 @@ export interface Ticket {
   history?: { type: string; at: string; detail: Record<string, unknown> | null }[];
   /** Added by the accept/decline loop; absent before it. */
   events?: TicketEvent[];
+  /** The offer in force (accept/decline loop); absent before it. */
+  assignment?: {
+    id: string;
+    kind: 'provider' | 'center';
+    status: string;
+    providerId: string | null;
+    offeredAt: string;
+    deadlineAt: string | null;
+    answeredAt: string | null;
+  } | null;
 }
 
 export interface Message {

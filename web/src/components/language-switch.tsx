@@ -6,7 +6,8 @@ export function LanguageSwitch() {
     <button
       type="button"
       className="button button-ghost"
-      aria-label={t('lang.switchLabel')}
+      title={t('lang.switchLabel')}
+      lang={lang === 'es' ? 'en' : 'es'}
       data-testid="language-switch"
       onClick={() => setLang(lang === 'es' ? 'en' : 'es')}
     >

@@ -93,6 +93,23 @@ export function TicketDetailPage({ id }: { id: string }) {
             </>
           )}
           <p className="muted small">{tMaybe(`ticket.match.${ticket.matchSource}`, ticket.matchSource)}</p>
+          {ticket.assignment == null ? null : (
+            <div className="offer" data-testid="ticket-offer">
+              <h3>{t('offer.title')}</h3>
+              <p>
+                {ticket.assignment.kind === 'center' ? `${t('offer.center')} · ` : ''}
+                {tMaybe(`offer.status.${ticket.assignment.status}`, ticket.assignment.status)}
+              </p>
+              {ticket.assignment.status !== 'offered' || ticket.assignment.deadlineAt === null ? null : (
+                <p className="muted small">
+                  {t('offer.deadline')}{' '}
+                  <time dateTime={ticket.assignment.deadlineAt}>
+                    {formatDate(ticket.assignment.deadlineAt)}
+                  </time>
+                </p>
+              )}
+            </div>
+          )}
         </section>
       </div>
 
@@ -127,8 +144,8 @@ export function TicketDetailPage({ id }: { id: string }) {
               {providerName(event.providerId) === null ? null : (
                 <span className="muted"> · {providerName(event.providerId)}</span>
               )}
-              {summarize(event.detail) === '' ? null : (
-                <span className="timeline-detail muted small">{summarize(event.detail)}</span>
+              {summarize(event.detail, formatDate) === '' ? null : (
+                <span className="timeline-detail muted small">{summarize(event.detail, formatDate)}</span>
               )}
             </li>
           ))}
@@ -174,13 +191,19 @@ export function TicketDetailPage({ id }: { id: string }) {
   );
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
 /** A detail object as one short line: its plain values, never nested structures or internal ids. */
-function summarize(detail: Record<string, unknown> | null | undefined): string {
+function summarize(
+  detail: Record<string, unknown> | null | undefined,
+  formatDate: (iso: string) => string,
+): string {
   if (detail == null) return '';
   const parts: string[] = [];
   for (const [key, value] of Object.entries(detail)) {
     if (/id$/i.test(key)) continue;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    if (typeof value === 'string' && ISO_TIME.test(value)) parts.push(`${key}: ${formatDate(value)}`);
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       parts.push(`${key}: ${String(value)}`);
     }
   }

@@ -72,6 +72,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         request.log.info({ event: 'auth.login_failed' }, 'login refused');
         throw new AppError('invalid_credentials', 'Wrong email or password');
       }
+      // A fresh id at every login; the browser's previous session (if any) ends here.
+      const previous = request.cookies[SESSION_COOKIE];
+      if (previous !== undefined && previous !== '') await auth.sessions.destroy(previous);
       const session = await auth.sessions.create(found.user.id);
       setSessionCookie(reply, auth, session.id);
       request.log.info({ event: 'auth.login', userId: found.user.id }, 'logged in');
