@@ -7,7 +7,7 @@ import type { HttpMetrics } from '../metrics/metrics.js';
 import type { SendNotificationDeps } from '../messages/send-notification.js';
 import { newId } from '../shared/ids.js';
 import { ErrorEnvelope } from './contract/envelope.js';
-import { apiKeyGuard, createApiKeyMatcher, keyFingerprint } from './plugins/api-key-auth.js';
+import { apiKeyGuard, createApiKeyMatcher } from './plugins/api-key-auth.js';
 import { frameworkErrorHandler, registerErrorEnvelope } from './plugins/error-envelope.js';
 import { countRequests, metricsRoute } from './plugins/metrics.js';
 import { rateLimitHook, registerRateLimiting } from './plugins/rate-limit.js';
@@ -118,11 +118,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
           name: 'api',
           max: options.rateLimitMax,
           key: (request) => {
-            const key = request.headers['x-api-key'];
             // A proven key gets its own budget (fingerprinted, never stored); anything else counts per address.
-            return isValidKey(key) && typeof key === 'string'
-              ? `key:${keyFingerprint(key)}`
-              : `ip:${request.ip}`;
+            const { isValid, fingerprint } = isValidKey(request);
+            return isValid ? `key:${fingerprint}` : `ip:${request.ip}`;
           },
         }),
       );

@@ -2,17 +2,37 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { send } from './error-envelope.js';
 
-export type ApiKeyMatcher = (presented: unknown) => boolean;
+/** What a request's `x-api-key` proves: whether it is one of the keys, and a log-safe name for it. */
+export interface ApiKeyCheck {
+  isValid: boolean;
+  /** First 16 hex digits of the key's SHA-256 when valid (a rate-limit bucket); never the key. */
+  fingerprint: string | null;
+}
 
-/** True when `presented` equals one of the keys; compared in constant time, against every key. */
+export type ApiKeyMatcher = (request: FastifyRequest) => ApiKeyCheck;
+
+const NO_KEY: ApiKeyCheck = { isValid: false, fingerprint: null };
+
+/**
+ * Checks a request's `x-api-key` against every key in constant time. The answer is kept for the request,
+ * so the rate limiter and the guard that both ask hash the key once.
+ */
 export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
   const digests = keys.map(digest);
-  return (presented) => {
-    if (typeof presented !== 'string' || presented === '') return false;
-    const candidate = digest(presented);
-    let isMatch = false;
-    for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
-    return isMatch;
+  const checked = new WeakMap<FastifyRequest, ApiKeyCheck>();
+  return (request) => {
+    const known = checked.get(request);
+    if (known !== undefined) return known;
+    const presented = request.headers['x-api-key'];
+    let check = NO_KEY;
+    if (typeof presented === 'string' && presented !== '') {
+      const candidate = digest(presented);
+      let isMatch = false;
+      for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
+      if (isMatch) check = { isValid: true, fingerprint: candidate.toString('hex').slice(0, 16) };
+    }
+    checked.set(request, check);
+    return check;
   };
 }
 
@@ -21,16 +41,11 @@ export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
  * "same-origin" path needs a logged-in session too (design.md §3), so an Origin or Referer header
  * alone never authorizes anything.
  */
-export function apiKeyGuard(isValidKey: ApiKeyMatcher) {
+export function apiKeyGuard(matchKey: ApiKeyMatcher) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (isValidKey(request.headers['x-api-key'])) return;
+    if (matchKey(request).isValid) return;
     await send(reply, 'unauthorized', 'Unauthorized');
   };
-}
-
-/** A log- and store-safe identity for a key: never the key itself. */
-export function keyFingerprint(key: string): string {
-  return digest(key).toString('hex').slice(0, 16);
 }
 
 function digest(value: string): Buffer {

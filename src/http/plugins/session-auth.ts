@@ -47,7 +47,7 @@ export async function registerSessionCookies(app: FastifyInstance): Promise<void
  */
 export function sessionOrApiKeyGuard(isValidKey: ApiKeyMatcher, auth: SessionAuth) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (isValidKey(request.headers['x-api-key'])) return;
+    if (isValidKey(request).isValid) return;
     const user = await sessionUser(request, reply, auth);
     if (user === null) {
       await send(reply, 'unauthorized', 'Unauthorized');
