@@ -178,6 +178,10 @@ export function TicketDetailPage({ id }: { id: string }) {
                         <time className="muted small" dateTime={event.at}>
                           {formatDate(event.at)}
                         </time>
+                        {/* Meta's webhook confirms what the dispatcher recorded: say whose word each step is. */}
+                        {event.detail?.source === 'webhook' ? (
+                          <span className="muted small"> · {t('ticket.reportedByMeta')}</span>
+                        ) : null}
                       </li>
                     ))}
                   </ol>
