@@ -130,8 +130,60 @@ const NOTIFY_KEYS = ['to', 'message', 'template', 'mediaUrl', 'mediaId', 'mediaT
 const TICKET_KEYS = ['description', 'location', 'specialty', 'title', 'address', 'reporter'];
 const PROVIDER_KEYS = ['name', 'phone', 'location', 'specialties', 'active'];
 
+/** Numbers that pass validation, and near misses: the rest of the body then reaches the database. */
+const phone = fc.oneof(
+  fc.constantFrom('3103055424', '+57 300 555 1234', '573005556789', '+1 415 555 2671', '+34 612 345 678'),
+  fc.stringMatching(/^3[0-2][0-9]{8}$/),
+  anyText(20),
+);
+
+/** Bodies that are valid in shape with text of any kind inside (unicode, NUL, RTL marks, 4 KB+). */
+const wellShaped: fc.Arbitrary<FuzzRequest>[] = [
+  fc
+    .record({ to: phone, message: fc.oneof(anyText(200), fc.string({ minLength: 4000, maxLength: 4200 })) })
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/whatsapp/notify',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      payload: JSON.stringify(body),
+    })),
+  fc
+    .record(
+      {
+        description: anyText(300),
+        location: anyText(40),
+        specialty: anyText(40),
+        title: anyText(80),
+        address: anyText(80),
+        reporter: fc.record({ name: anyText(40), phone }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['description', 'location', 'specialty'] },
+    )
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/tickets',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    })),
+  fc
+    .record({
+      name: anyText(60),
+      phone,
+      location: anyText(40),
+      specialties: fc.array(anyText(30), { maxLength: 5 }),
+      active: fc.boolean(),
+    })
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/providers',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    })),
+];
+
 /** Every JSON route of the API with bodies, params and query strings of any shape. */
 const apiRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  ...wellShaped,
   jsonRequest('POST', fc.constant('/api/whatsapp/notify'), NOTIFY_KEYS).chain((request) =>
     fc.record({ 'idempotency-key': fc.option(anyText(300)), prefer: fc.option(anyText(20)) }).map((extra) => {
       const headers = { ...request.headers };
