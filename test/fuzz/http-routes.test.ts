@@ -77,42 +77,54 @@ const jsonBody = (keys: readonly string[]): fc.Arbitrary<{ payload: string; cont
         .map((contentType) => ({ payload, contentType })),
     );
 
+interface Part {
+  name: string;
+  filename: string | null;
+  type: string;
+  data: Uint8Array;
+}
+
+const anyPart = (fields: readonly string[]): fc.Arbitrary<Part> =>
+  fc.record({
+    name: fc.oneof(fc.constantFrom(...fields), anyText(10)),
+    filename: fc.option(anyText(30)),
+    type: fc.constantFrom('image/png', 'application/pdf', 'text/plain', 'application/octet-stream'),
+    data: fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      anyText(100).map((text) => Buffer.from(text)),
+    ),
+  });
+
+/** A text field of any content (the required ones, so the body gets past validation to the database). */
+const textPart = (name: string): fc.Arbitrary<Part> =>
+  anyText(40).map((value) => ({ name, filename: null, type: 'text/plain', data: Buffer.from(value) }));
+
 /** Multipart bodies: well-formed parts with odd names, filenames and bytes, or garbage after a boundary. */
-const multipartBody = (fields: readonly string[]): fc.Arbitrary<{ payload: Buffer; contentType: string }> =>
+const multipartBody = (
+  fields: readonly string[],
+  required: readonly string[] = [],
+): fc.Arbitrary<{ payload: Buffer; contentType: string }> =>
   fc
-    .array(
-      fc.record({
-        name: fc.oneof(fc.constantFrom(...fields), anyText(10)),
-        filename: fc.option(anyText(30)),
-        type: fc.constantFrom('image/png', 'application/pdf', 'text/plain', 'application/octet-stream'),
-        data: fc.oneof(
-          fc.uint8Array({ maxLength: 300 }),
-          anyText(100).map((text) => Buffer.from(text)),
-        ),
-      }),
-      { maxLength: 4 },
-    )
-    .chain((parts) =>
-      fc.boolean().map((isTruncated) => {
-        const boundary = 'fuzzboundary';
-        const chunks: Buffer[] = [];
-        for (const part of parts) {
-          const disposition =
-            part.filename === null
-              ? `form-data; name="${part.name}"`
-              : `form-data; name="${part.name}"; filename="${part.filename}"`;
-          chunks.push(
-            Buffer.from(
-              `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.type}\r\n\r\n`,
-            ),
-            Buffer.from(part.data),
-            Buffer.from('\r\n'),
-          );
-        }
-        if (!isTruncated) chunks.push(Buffer.from(`--${boundary}--\r\n`));
-        return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-      }),
-    );
+    .tuple(fc.tuple(...required.map(textPart)), fc.array(anyPart(fields), { maxLength: 4 }), fc.boolean())
+    .map(([first, rest, isTruncated]) => {
+      const boundary = 'fuzzboundary';
+      const chunks: Buffer[] = [];
+      for (const part of [...first, ...rest]) {
+        const disposition =
+          part.filename === null
+            ? `form-data; name="${part.name}"`
+            : `form-data; name="${part.name}"; filename="${part.filename}"`;
+        chunks.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.type}\r\n\r\n`,
+          ),
+          Buffer.from(part.data),
+          Buffer.from('\r\n'),
+        );
+      }
+      if (!isTruncated) chunks.push(Buffer.from(`--${boundary}--\r\n`));
+      return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+    });
 
 const jsonRequest = (
   method: FuzzRequest['method'],
@@ -201,12 +213,20 @@ const apiRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
   })),
   segment.map((id) => ({ method: 'GET' as const, url: `/api/messages/${id}`, headers: {} })),
   jsonRequest('POST', fc.constant('/api/tickets'), TICKET_KEYS),
-  multipartBody(['media', ...TICKET_KEYS]).map((body) => ({
-    method: 'POST' as const,
-    url: '/api/tickets',
-    headers: { 'content-type': body.contentType },
-    payload: body.payload,
-  })),
+  fc
+    .oneof(
+      multipartBody(['media', ...TICKET_KEYS]),
+      multipartBody(
+        ['media', 'title', 'address', 'reporter.phone'],
+        ['description', 'location', 'specialty'],
+      ),
+    )
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/tickets',
+      headers: { 'content-type': body.contentType },
+      payload: body.payload,
+    })),
   queryString(['status', 'provider', 'location', 'limit', 'cursor']).map((query) => ({
     method: 'GET' as const,
     url: `/api/tickets${query}`,
@@ -466,6 +486,22 @@ describe.each(DIALECTS)('HTTP routes under fuzzing on %s', (dialect) => {
       await t.app.webhookInbox.idle();
       const inbound = await t.request('GET', '/api/messages?direction=inbound&to=573005557002');
       expect(inbound.body.data.items[0].content.content).toEqual({ kind: 'text', body: 'hola\uFFFDmundo' });
+    });
+
+    it('refuses NUL in multipart ticket fields with 400 (regression: a 500 on PostgreSQL)', async () => {
+      const part = (name: string, value: string) =>
+        `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+      const res = await send({
+        method: 'POST',
+        url: '/api/tickets',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+        payload: `${part('description', 'fuga\u0000')}${part('location', 'Bogotá')}${part('specialty', 'plomería')}--b--\r\n`,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body).error).toMatchObject({
+        code: 'validation_error',
+        details: { field: 'description' },
+      });
     });
 
     it('still serves normal requests afterwards', async () => {
