@@ -48,4 +48,20 @@ describe('logger', () => {
   ])('redacts credential-like query values in %s', (url, expected) => {
     expect(maskUrl(url)).toBe(expected);
   });
+
+  it('masks phone numbers in logged errors (a database names the duplicate key)', () => {
+    const { lines, logger } = capture();
+    const error = Object.assign(
+      new Error('duplicate key value violates unique constraint "providers_phone"'),
+      {
+        code: '23505',
+        detail: 'Key (phone)=(573103055424) already exists.',
+      },
+    );
+    logger.error({ err: error }, 'failed');
+    const line = lines.join('');
+    expect(line).toContain('57310***5424');
+    expect(line).not.toContain('573103055424');
+    expect(line).toContain('"code":"23505"');
+  });
 });

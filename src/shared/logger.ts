@@ -46,6 +46,19 @@ export function maskUrl(url: string): string {
   return maskDigitRuns(`${url.slice(0, queryAt)}?${query}`);
 }
 
+/**
+ * pino's error serializer, with digit runs masked in the texts a database or an API may fill with a phone
+ * number (PostgreSQL's `Key (phone)=(573103055424) already exists.`).
+ */
+function serializeError(error: Error): Record<string, unknown> {
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const field of ['message', 'detail', 'stack', 'details']) {
+    const value = serialized[field];
+    if (typeof value === 'string') serialized[field] = maskDigitRuns(value);
+  }
+  return serialized;
+}
+
 interface SerializableRequest {
   id?: unknown;
   method?: string;
@@ -61,6 +74,7 @@ export function createLogger(options: {
     level: options.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
+      err: serializeError,
       req: (req: SerializableRequest) => ({
         id: req.id,
         method: req.method,

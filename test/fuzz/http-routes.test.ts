@@ -77,42 +77,54 @@ const jsonBody = (keys: readonly string[]): fc.Arbitrary<{ payload: string; cont
         .map((contentType) => ({ payload, contentType })),
     );
 
+interface Part {
+  name: string;
+  filename: string | null;
+  type: string;
+  data: Uint8Array;
+}
+
+const anyPart = (fields: readonly string[]): fc.Arbitrary<Part> =>
+  fc.record({
+    name: fc.oneof(fc.constantFrom(...fields), anyText(10)),
+    filename: fc.option(anyText(30)),
+    type: fc.constantFrom('image/png', 'application/pdf', 'text/plain', 'application/octet-stream'),
+    data: fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      anyText(100).map((text) => Buffer.from(text)),
+    ),
+  });
+
+/** A text field of any content (the required ones, so the body gets past validation to the database). */
+const textPart = (name: string): fc.Arbitrary<Part> =>
+  anyText(40).map((value) => ({ name, filename: null, type: 'text/plain', data: Buffer.from(value) }));
+
 /** Multipart bodies: well-formed parts with odd names, filenames and bytes, or garbage after a boundary. */
-const multipartBody = (fields: readonly string[]): fc.Arbitrary<{ payload: Buffer; contentType: string }> =>
+const multipartBody = (
+  fields: readonly string[],
+  required: readonly string[] = [],
+): fc.Arbitrary<{ payload: Buffer; contentType: string }> =>
   fc
-    .array(
-      fc.record({
-        name: fc.oneof(fc.constantFrom(...fields), anyText(10)),
-        filename: fc.option(anyText(30)),
-        type: fc.constantFrom('image/png', 'application/pdf', 'text/plain', 'application/octet-stream'),
-        data: fc.oneof(
-          fc.uint8Array({ maxLength: 300 }),
-          anyText(100).map((text) => Buffer.from(text)),
-        ),
-      }),
-      { maxLength: 4 },
-    )
-    .chain((parts) =>
-      fc.boolean().map((isTruncated) => {
-        const boundary = 'fuzzboundary';
-        const chunks: Buffer[] = [];
-        for (const part of parts) {
-          const disposition =
-            part.filename === null
-              ? `form-data; name="${part.name}"`
-              : `form-data; name="${part.name}"; filename="${part.filename}"`;
-          chunks.push(
-            Buffer.from(
-              `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.type}\r\n\r\n`,
-            ),
-            Buffer.from(part.data),
-            Buffer.from('\r\n'),
-          );
-        }
-        if (!isTruncated) chunks.push(Buffer.from(`--${boundary}--\r\n`));
-        return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-      }),
-    );
+    .tuple(fc.tuple(...required.map(textPart)), fc.array(anyPart(fields), { maxLength: 4 }), fc.boolean())
+    .map(([first, rest, isTruncated]) => {
+      const boundary = 'fuzzboundary';
+      const chunks: Buffer[] = [];
+      for (const part of [...first, ...rest]) {
+        const disposition =
+          part.filename === null
+            ? `form-data; name="${part.name}"`
+            : `form-data; name="${part.name}"; filename="${part.filename}"`;
+        chunks.push(
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${part.type}\r\n\r\n`,
+          ),
+          Buffer.from(part.data),
+          Buffer.from('\r\n'),
+        );
+      }
+      if (!isTruncated) chunks.push(Buffer.from(`--${boundary}--\r\n`));
+      return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+    });
 
 const jsonRequest = (
   method: FuzzRequest['method'],
@@ -130,8 +142,60 @@ const NOTIFY_KEYS = ['to', 'message', 'template', 'mediaUrl', 'mediaId', 'mediaT
 const TICKET_KEYS = ['description', 'location', 'specialty', 'title', 'address', 'reporter'];
 const PROVIDER_KEYS = ['name', 'phone', 'location', 'specialties', 'active'];
 
+/** Numbers that pass validation, and near misses: the rest of the body then reaches the database. */
+const phone = fc.oneof(
+  fc.constantFrom('3103055424', '+57 300 555 1234', '573005556789', '+1 415 555 2671', '+34 612 345 678'),
+  fc.stringMatching(/^3[0-2][0-9]{8}$/),
+  anyText(20),
+);
+
+/** Bodies that are valid in shape with text of any kind inside (unicode, NUL, RTL marks, 4 KB+). */
+const wellShaped: fc.Arbitrary<FuzzRequest>[] = [
+  fc
+    .record({ to: phone, message: fc.oneof(anyText(200), fc.string({ minLength: 4000, maxLength: 4200 })) })
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/whatsapp/notify',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      payload: JSON.stringify(body),
+    })),
+  fc
+    .record(
+      {
+        description: anyText(300),
+        location: anyText(40),
+        specialty: anyText(40),
+        title: anyText(80),
+        address: anyText(80),
+        reporter: fc.record({ name: anyText(40), phone }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['description', 'location', 'specialty'] },
+    )
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/tickets',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    })),
+  fc
+    .record({
+      name: anyText(60),
+      phone,
+      location: anyText(40),
+      specialties: fc.array(anyText(30), { maxLength: 5 }),
+      active: fc.boolean(),
+    })
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/providers',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    })),
+];
+
 /** Every JSON route of the API with bodies, params and query strings of any shape. */
 const apiRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  ...wellShaped,
   jsonRequest('POST', fc.constant('/api/whatsapp/notify'), NOTIFY_KEYS).chain((request) =>
     fc.record({ 'idempotency-key': fc.option(anyText(300)), prefer: fc.option(anyText(20)) }).map((extra) => {
       const headers = { ...request.headers };
@@ -149,12 +213,20 @@ const apiRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
   })),
   segment.map((id) => ({ method: 'GET' as const, url: `/api/messages/${id}`, headers: {} })),
   jsonRequest('POST', fc.constant('/api/tickets'), TICKET_KEYS),
-  multipartBody(['media', ...TICKET_KEYS]).map((body) => ({
-    method: 'POST' as const,
-    url: '/api/tickets',
-    headers: { 'content-type': body.contentType },
-    payload: body.payload,
-  })),
+  fc
+    .oneof(
+      multipartBody(['media', ...TICKET_KEYS]),
+      multipartBody(
+        ['media', 'title', 'address', 'reporter.phone'],
+        ['description', 'location', 'specialty'],
+      ),
+    )
+    .map((body) => ({
+      method: 'POST' as const,
+      url: '/api/tickets',
+      headers: { 'content-type': body.contentType },
+      payload: body.payload,
+    })),
   queryString(['status', 'provider', 'location', 'limit', 'cursor']).map((query) => ({
     method: 'GET' as const,
     url: `/api/tickets${query}`,
@@ -278,6 +350,8 @@ describe.each(DIALECTS)('HTTP routes under fuzzing on %s', (dialect) => {
         WHATSAPP_DEFAULT_TO: '573103055424',
         // Answer at once: the property is about the HTTP answer, not about waiting for the sandbox.
         NOTIFY_WAIT_MS: '0',
+        // Every injected request comes from one address; long runs exceed the webhook's per-address limit.
+        WEBHOOK_RATE_LIMIT_MAX: '0',
         LOG_LEVEL: 'warn',
       },
     });
@@ -412,6 +486,22 @@ describe.each(DIALECTS)('HTTP routes under fuzzing on %s', (dialect) => {
       await t.app.webhookInbox.idle();
       const inbound = await t.request('GET', '/api/messages?direction=inbound&to=573005557002');
       expect(inbound.body.data.items[0].content.content).toEqual({ kind: 'text', body: 'hola\uFFFDmundo' });
+    });
+
+    it('refuses NUL in multipart ticket fields with 400 (regression: a 500 on PostgreSQL)', async () => {
+      const part = (name: string, value: string) =>
+        `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+      const res = await send({
+        method: 'POST',
+        url: '/api/tickets',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+        payload: `${part('description', 'fuga\u0000')}${part('location', 'Bogotá')}${part('specialty', 'plomería')}--b--\r\n`,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body).error).toMatchObject({
+        code: 'validation_error',
+        details: { field: 'description' },
+      });
     });
 
     it('still serves normal requests afterwards', async () => {

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../src/whatsapp/webhook-signature.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -150,5 +153,54 @@ describe.skipIf(!hasPostgres)('PostgreSQL outage while serving', () => {
       async () => ((await t.request('GET', '/api/messages')).status === 200 ? true : undefined),
       30_000,
     );
+  });
+});
+
+/**
+ * The embedded database has no outage, but another writer can hold its lock past busy_timeout (a CLI
+ * `keyhomekey send` in a long transaction, a backup): SQLITE_BUSY is a 503 as well, and the next request works.
+ */
+describe('SQLite locked by another writer', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ dialect: 'sqlite' });
+  });
+  afterAll(async () => {
+    if (t !== undefined) assertNoSecretsInLogs(t.logs, { secrets: [TEST_API_KEY] });
+    await t?.close();
+  });
+
+  it('answers 503 while the file is locked past busy_timeout, then serves again', async () => {
+    // Another process (better-sqlite3 waits synchronously, so not this one): it holds the write lock until
+    // its stdin closes.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]); db.pragma('busy_timeout = 30000');
+         db.exec('BEGIN IMMEDIATE'); process.stdout.write('locked\\n');
+         process.stdin.on('end', () => { db.exec('ROLLBACK'); db.close(); }); process.stdin.resume();`,
+        path.join(t.app.config.dataDir, 'keyhomekey.db'),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(holder.stdout, 'data');
+      const res = await t.request('POST', '/api/whatsapp/notify', {
+        body: { to: '3005558901', message: 'bloqueado' },
+        headers: { prefer: 'respond-async' },
+      });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('database_unavailable');
+    } finally {
+      holder.stdin.end();
+      await once(holder, 'exit');
+    }
+    const after = await t.request('POST', '/api/whatsapp/notify', {
+      body: { to: '3005558901', message: 'libre' },
+      headers: { prefer: 'respond-async' },
+    });
+    expect(after.status).toBe(202);
   });
 });

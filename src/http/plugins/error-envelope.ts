@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../../db/database-errors.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../../shared/error-codes.js';
 
@@ -16,6 +16,9 @@ interface ValidationIssue {
 export function registerErrorEnvelope(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) return send(reply, error.code, error.message, error.details);
+    // No such route: that is the answer, whatever was wrong with the body (found by fuzzing: an empty JSON
+    // body on an unknown route was a 400 invalid_json).
+    if (request.is404) return sendNotFound(request, reply);
     // Past this point it is a framework or unexpected error.
     const validation = error.validation as ValidationIssue[] | undefined;
     if (validation !== undefined && validation.length > 0) {
@@ -40,9 +43,11 @@ export function registerErrorEnvelope(app: FastifyInstance): void {
     return send(reply, 'internal_error', 'Internal server error', { requestId: request.id });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, 'not_found', `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`),
-  );
+  app.setNotFoundHandler(sendNotFound);
+}
+
+function sendNotFound(request: FastifyRequest, reply: FastifyReply) {
+  return send(reply, 'not_found', `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`);
 }
 
 /**
@@ -119,7 +124,11 @@ function codeForFastifyError(error: FastifyError): { code: ErrorCode; message: s
     default:
       break;
   }
-  if (error.statusCode === 429) return { code: 'rate_limited', message: 'Too many requests, retry later' };
+  if (error.statusCode === 429) {
+    // rateLimitHook throws its own `{statusCode, code: 'rate_limited', message}` naming the wait.
+    const isOurs = error.code === 'rate_limited' && typeof error.message === 'string';
+    return { code: 'rate_limited', message: isOurs ? error.message : 'Too many requests, retry later' };
+  }
   // Any other framework or plugin refusal keeps its 4xx meaning (never a 500 for a client's mistake).
   switch (error.statusCode) {
     case 400:
