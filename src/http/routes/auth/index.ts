@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { decoyPasswordHash, verifyPassword } from '../../../auth/password.js';
@@ -14,6 +13,7 @@ import {
   setSessionCookie,
   type SessionAuth,
 } from '../../plugins/session-auth.js';
+import { rateLimitHook } from '../../plugins/rate-limit.js';
 
 export interface AuthRouteOptions {
   auth: SessionAuth;
@@ -29,8 +29,12 @@ export interface AuthRouteOptions {
  */
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, options) => {
   const { auth, users } = options;
-  if (options.loginRateLimitMax > 0) await app.register(rateLimit, { global: false });
   const tags = ['auth'];
+  // Per client address, before the password is checked (the plugin itself is registered once, at the root).
+  const loginLimit =
+    options.loginRateLimitMax > 0
+      ? rateLimitHook(app, { name: 'login', max: options.loginRateLimitMax, key: (request) => request.ip })
+      : null;
 
   app.post(
     '/api/auth/login',
@@ -41,21 +45,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: LoginBody,
         response: { 200: Success(SessionInfo), ...ErrorResponses },
       },
-      ...(options.loginRateLimitMax > 0
-        ? {
-            config: {
-              rateLimit: {
-                max: options.loginRateLimitMax,
-                timeWindow: 60_000,
-                errorResponseBuilder: (_request, context) => ({
-                  statusCode: 429,
-                  code: 'rate_limited',
-                  message: `Too many login attempts, retry in ${Math.ceil(context.ttl / 1000)} s`,
-                }),
-              },
-            },
-          }
-        : {}),
+      ...(loginLimit === null ? {} : { onRequest: loginLimit }),
     },
     async (request, reply) => {
       // Login CSRF: a form on another site must not log the browser in to an attacker's account.
