@@ -13,6 +13,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'load',
+          include: ['test/load/**/*.test.ts'],
+          // Scaled-down load scenarios (npm run soak runs them full size): real processes, loaded machine.
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // Integration tests start servers and child processes; generous timeouts keep a loaded 2-core machine green.
