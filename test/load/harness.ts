@@ -127,40 +127,71 @@ export function recipient(index: number, recipients: number): string {
 }
 
 /**
- * POSTs `count` notify requests with `Prefer: respond-async`, round-robin over `urls`, `concurrency`
- * at a time. Every one must be answered 202; returns the ids in order.
+ * POSTs `count` notify requests with `Prefer: respond-async` and an `Idempotency-Key` per message,
+ * round-robin over `urls`, `concurrency` at a time. A request that dies (connection refused or reset:
+ * its process was killed) or gets a 5xx is sent again, with the same key, to the next process; the key
+ * makes that safe (the service never queues one key twice). Every message must end with a 202.
  */
 export async function enqueueNotifications(
   urls: readonly string[],
   count: number,
   options: { concurrency?: number; recipients?: number; label?: string } = {},
-): Promise<{ ids: string[]; seconds: number }> {
+): Promise<{ ids: string[]; seconds: number; failovers: number }> {
   const started = performance.now();
   const ids = new Array<string>(count);
   const recipients = options.recipients ?? 1000;
+  const label = options.label ?? 'load';
+  const runKey = Math.random().toString(36).slice(2, 10);
+  const dead = new Set<string>();
+  let failovers = 0;
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      const url = urls[index % urls.length] ?? '';
+  const post = async (url: string, index: number): Promise<string | null> => {
+    try {
       const response = await fetch(`${url}/api/whatsapp/notify`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': LOAD_API_KEY, prefer: 'respond-async' },
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': LOAD_API_KEY,
+          prefer: 'respond-async',
+          'idempotency-key': `${label}-${runKey}-${index}`,
+        },
         body: JSON.stringify({
           to: recipient(index, recipients),
-          message: `${options.label ?? 'load'} ${index}: a new maintenance ticket is waiting for you.`,
+          message: `${label} ${index}: a new maintenance ticket is waiting for you.`,
         }),
         signal: AbortSignal.timeout(60_000),
       });
       const text = await response.text();
+      if (response.status >= 500) return null;
       const id = response.status === 202 ? (JSON.parse(text) as { data?: { id?: unknown } }).data?.id : null;
       if (typeof id !== 'string')
         throw new Error(`notify ${index}: expected 202, got ${response.status} ${text}`);
-      ids[index] = id;
+      return id;
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('notify ')) throw error;
+      dead.add(url);
+      return null;
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      for (let attempt = 0; ; attempt++) {
+        const live = urls.filter((url) => !dead.has(url));
+        const url =
+          (live.length > 0 ? live : urls)[(index + attempt) % Math.max(1, live.length || urls.length)] ?? '';
+        const id = await post(url, index);
+        if (id !== null) {
+          ids[index] = id;
+          break;
+        }
+        failovers += 1;
+        if (attempt >= 5) throw new Error(`notify ${index}: no process answered after ${attempt + 1} tries`);
+      }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 16 }, worker));
-  return { ids, seconds: (performance.now() - started) / 1000 };
+  return { ids, seconds: (performance.now() - started) / 1000, failovers };
 }
 
 /**
