@@ -16,6 +16,9 @@ export default defineConfig({
           name: 'load',
           include: ['test/load/**/*.test.ts'],
           // Scaled-down load scenarios (npm run soak runs them full size): real processes, loaded machine.
+          // One at a time: each starts several processes and measures rates; on 2 cores they would only
+          // slow each other down.
+          fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },

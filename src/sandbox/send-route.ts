@@ -92,6 +92,10 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
         return reply;
       }
     }
+    // An answer that never leaves (the connection reset or the client gave up) is a lost answer too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) state.sendStats.recordAnswerLost(callbackData);
+    });
     return successBody(message);
   });
 }
