@@ -16,6 +16,7 @@ import {
   loadAverage,
   LOAD_PHONE_NUMBER_ID,
   makeWorkDir,
+  pendingOf,
   prepareDatabase,
   readOutcomes,
   serverEnv,
@@ -53,7 +54,7 @@ export interface GraphOutageReport {
   waitingAtOutageStart: number;
   /** Measured length of the outage. */
   outageSeconds: number;
-  /** From the Graph API's return to its first accept, and until nothing is left to send. */
+  /** From the Graph API's return to its first accept (NaN: none, nothing was left), and until nothing is left to send. */
   firstAcceptAfterSeconds: number;
   recoverySeconds: number;
   statuses: Record<string, number>;
@@ -150,9 +151,16 @@ export async function runGraphOutage(options: GraphOutageOptions): Promise<Graph
     isDown = false;
     const upAt = performance.now();
     log(`  Graph API back after ${((upAt - downAt) / 1000).toFixed(1)} s`);
+    // The first accept after the return — or none, when nothing was left to send (every message failed).
+    let lastPendingCheck = 0;
     const firstAcceptAt = await waitFor(
-      'a send after the outage',
-      () => (sandbox.state.stats().accepted > acceptedAtReturn ? performance.now() : false),
+      'a send after the outage, or nothing left to send',
+      async (): Promise<number | false> => {
+        if (sandbox.state.stats().accepted > acceptedAtReturn) return performance.now();
+        if (performance.now() - lastPendingCheck < 500) return false;
+        lastPendingCheck = performance.now();
+        return pendingOf(await statusCounts(database.db)) === 0 ? Number.NaN : false;
+      },
       600_000,
       50,
     );
@@ -208,7 +216,7 @@ export function describeGraphOutage(report: GraphOutageReport): string[] {
   return [
     `- Setup: ${o.messages.toLocaleString('en-US')} messages, one server process (SQLite); WHATSAPP_MAX_MPS=${o.maxMps}, WHATSAPP_RETRY_BASE_MS=${o.retryBaseMs}, WHATSAPP_MAX_ATTEMPTS=${o.maxAttempts}, WHATSAPP_REQUEST_TIMEOUT_MS=${o.requestTimeoutMs}; the Graph API (sandbox) stops listening and resets its connections (ECONNREFUSED) once it has accepted ${report.acceptedBeforeOutage.toLocaleString('en-US')}; ${report.machine} at the start.`,
     `- Outage **${report.outageSeconds.toFixed(1)} s**; ${report.waitingAtOutageStart.toLocaleString('en-US')} messages were waiting when it began.`,
-    `- After the return: first accept ${report.firstAcceptAfterSeconds.toFixed(1)} s later; nothing left to send **${report.recoverySeconds.toFixed(1)} s** later.`,
+    `- After the return: ${Number.isNaN(report.firstAcceptAfterSeconds) ? 'no accept at all (nothing was left to send)' : `first accept ${report.firstAcceptAfterSeconds.toFixed(1)} s later`}; nothing left to send **${report.recoverySeconds.toFixed(1)} s** later.`,
     `- Final statuses: ${JSON.stringify(report.statuses)}; failed by reason: ${JSON.stringify(report.failedBy)}; lost, stuck or failed: **${report.badEnds}**.`,
     `- Attempts per message (outbox count, refused connections included): max ${a.max} of a budget of ${o.maxAttempts}, p99 ${a.p99}, p50 ${a.p50}, mean ${a.mean.toFixed(2)}; ${report.retriedMessages.toLocaleString('en-US')} messages needed more than one.`,
     `- Sent twice: **${d.afterLostAnswer}** extra accepts after an answer lost when the connections were reset (allowed), **${d.unexplained}** other (must be 0)${d.unexplainedIds.length > 0 ? `: ${d.unexplainedIds.slice(0, 5).join(', ')}` : ''}.`,
