@@ -164,8 +164,9 @@ async function killMidLoad(
   };
   const workers = Array.from({ length: CONNECTIONS }, worker);
   await sleep(ms);
-  isStopped = true;
+  // SIGKILL first (sent synchronously), then stop the workers: requests in flight now die with the process.
   const recovered = target.crashAndRecover();
+  isStopped = true;
   await Promise.all(workers);
   await recovered;
   // Requests the dead process left at the sandbox finish there (200 ms latency): let them land.
