@@ -63,15 +63,13 @@ app.post('/api/whatsapp/notify', async (request, reply) => {
     }
     return { success: true, data: { messageId: body.messages[0].id, to: phone } };
   } catch (error) {
-    return reply
-      .code(502)
-      .send({
-        success: false,
-        error: {
-          message: error instanceof Error ? error.message : 'fetch failed',
-          code: 'whatsapp_unreachable',
-        },
-      });
+    return reply.code(502).send({
+      success: false,
+      error: {
+        message: error instanceof Error ? error.message : 'fetch failed',
+        code: 'whatsapp_unreachable',
+      },
+    });
   }
 });
 
