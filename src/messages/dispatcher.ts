@@ -2,12 +2,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { classifyFailure, type FailureClass } from '../whatsapp/graph-error.js';
 import { maskPhoneNumber } from '../whatsapp/phone-number.js';
-import type { OutgoingMessage, SendFailure, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
+import type {
+  OutgoingMessage,
+  SendFailure,
+  SendResult,
+  WhatsAppClient,
+} from '../whatsapp/whatsapp-client.js';
 import type { ConversationWindows } from './conversation-window.js';
 import type { MessageError, MessageStatus } from './message.js';
 import type { MessageMetrics } from './message-metrics.js';
 import type { MessageNotifier } from './message-notifier.js';
 import type { Completion, MessageRow, Outbox } from './outbox.js';
+import { GraphCircuit } from './graph-circuit.js';
 import { decideRetry, type RetryDecision } from './retry-policy.js';
 import type { ThroughputLimiter } from './throughput-limiter.js';
 
@@ -58,6 +64,10 @@ export class Dispatcher {
   private loopDone: Promise<void> = Promise.resolve();
   private reclaimTimer: NodeJS.Timeout | null = null;
   private readonly idleWaiters = new Set<() => void>();
+  /** Pauses sending while the Graph API cannot be reached (graph-circuit.ts). */
+  private readonly circuit = new GraphCircuit();
+  /** The message sent to test whether the Graph API is back, while the circuit probes. */
+  private probeId: string | null = null;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -107,14 +117,20 @@ export class Dispatcher {
         await this.waitForSlot(this.options.pollIntervalMs);
         continue;
       }
+      const admitted = this.circuit.admit(Math.min(free, this.options.claimBatch), this.deps.clock.now());
+      if (admitted.count === 0) {
+        await this.idle(Math.min(admitted.waitMs, this.options.pollIntervalMs * 20));
+        continue;
+      }
       let rows: MessageRow[];
       try {
-        rows = await this.deps.outbox.claimDue(
-          Math.min(free, this.options.claimBatch),
-          this.options.owner,
-          this.options.leaseMs,
-        );
+        rows = await this.deps.outbox.claimDue(admitted.count, this.options.owner, this.options.leaseMs);
+        if (this.circuit.state === 'probing') {
+          this.probeId = rows[0]?.id ?? null;
+          if (this.probeId === null) this.circuit.abandonProbe();
+        }
       } catch (error) {
+        if (this.circuit.state === 'probing') this.circuit.abandonProbe();
         this.deps.logger.error({ event: 'dispatcher.claim_failed', err: error }, 'could not claim messages');
         await this.idle(Math.max(this.options.pollIntervalMs, 1000));
         continue;
@@ -162,6 +178,26 @@ export class Dispatcher {
         { event: 'dispatcher.process_failed', messageId: row.id, err: error },
         'could not process message',
       );
+    } finally {
+      // A probe that ended without reaching the wire (unreadable payload, an error) must not stall sending.
+      if (row.id === this.probeId) {
+        this.probeId = null;
+        if (this.circuit.state === 'probing') this.circuit.abandonProbe();
+      }
+    }
+  }
+
+  /** Feeds the circuit breaker with how a send went, and says so when sending pauses or resumes. */
+  private recordReach(result: SendResult): void {
+    const isUnreachable = !result.ok && result.failure.kind === 'network' && !result.failure.isAmbiguous;
+    const change = this.circuit.record(isUnreachable ? 'unreachable' : 'reached', this.deps.clock.now());
+    if (change === 'opened') {
+      this.deps.logger.warn(
+        { event: 'whatsapp.unreachable', reason: result.ok ? null : result.failure.message },
+        'the Graph API cannot be reached: sending paused, probing until it answers (attempts are not used up)',
+      );
+    } else if (change === 'closed') {
+      this.deps.logger.info({ event: 'whatsapp.reachable' }, 'the Graph API answers again: sending resumed');
     }
   }
 
@@ -205,6 +241,7 @@ export class Dispatcher {
     const startedAt = clock.now();
     const result = await client.sendMessage({ to: row.recipient, message: toSend, callbackData: row.id });
     const latencyMs = clock.now() - startedAt;
+    this.recordReach(result);
     let completion: Completion;
     if (result.ok) {
       const hadPairHold = row.last_error !== null && row.last_error.includes('"whatsapp_pair_rate_limited"');
@@ -301,9 +338,11 @@ export class Dispatcher {
       failureClass === 'pair_rate'
         ? await this.deps.outbox.recipientPairFailures(row.recipient).catch(() => 0)
         : 0;
+    // Never reached Meta (connection refused, DNS): it does not count against the attempt budget.
+    const isUnsent = failure.kind === 'network' && !failure.isAmbiguous;
     const decision = decideRetry({
       failureClass,
-      attempts: row.attempts,
+      attempts: isUnsent ? row.attempts - 1 : row.attempts,
       maxAttempts: this.options.maxAttempts,
       baseMs: this.options.retryBaseMs,
       retryAfterMs: failure.retryAfterMs,
@@ -337,6 +376,7 @@ export class Dispatcher {
         decision.holdRecipientMs === null
           ? null
           : { recipient: row.recipient, until: now + decision.holdRecipientMs },
+      refundAttempt: isUnsent,
     };
   }
 

@@ -25,6 +25,8 @@ export type Completion =
       nextAttemptAt: number;
       error: MessageError;
       holdRecipient: { recipient: string; until: number } | null;
+      /** The request never left this machine (connection refused, DNS): the attempt is given back. */
+      refundAttempt: boolean;
     }
   | {
       id: string;
@@ -365,6 +367,7 @@ function completionColumns(item: Completion, now: number) {
         status: statusFromSending('retrying'),
         next_attempt_at: item.nextAttemptAt,
         last_error: JSON.stringify(item.error),
+        ...(item.refundAttempt ? { attempts: sql<number>`attempts - 1` } : {}),
       };
     case 'failed':
       return { ...released, status: statusFromSending('failed'), last_error: JSON.stringify(item.error) };
