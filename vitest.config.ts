@@ -14,6 +14,20 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'load',
+          include: ['test/load/**/*.test.ts'],
+          // Scaled-down load scenarios (npm run soak runs them full size): real processes, loaded machine.
+          // One at a time: each starts several processes and measures rates; on 2 cores they would only
+          // slow each other down.
+          fileParallelism: false,
+          // After unit, integration and browser tests (group 0), before fuzzing (group 2): alone on the machine.
+          sequence: { groupOrder: 1 },
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // Integration tests start servers and child processes; generous timeouts keep a loaded 2-core machine green.
@@ -36,7 +50,7 @@ export default defineConfig({
           // Property tests (fast-check): FUZZ_RUNS raises the runs, FUZZ_SEED replays a failure.
           include: ['test/fuzz/**/*.test.ts'],
           // After unit and integration: fuzzing is CPU-bound and would starve their timing-sensitive tests.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           testTimeout: 300_000,
           hookTimeout: 60_000,
         },

@@ -6,7 +6,7 @@
  * the temporary folder (or --out) so it never replaces the reference figures.
  *
  * Scenarios: notify (a), dispatch (b), cap (c), latency (d), memory (e), diag (f: measurements
- * behind the explanations, no goals). --profile runs the servers
+ * behind the explanations, no goals), seed (g: the seed's in-request design vs the outbox). --profile runs the servers
  * with --cpu-prof and prints where their time went; --quiet-wait (default 60 s, 5 s with --quick)
  * bounds the wait for a quiet machine before each measured interval. Every child process is
  * SIGKILLed on the way out, whatever happens; the whole run is bounded by a watchdog.
@@ -28,6 +28,7 @@ import * as dispatch from './scenarios/dispatch.js';
 import * as latency from './scenarios/latency.js';
 import * as memory from './scenarios/memory.js';
 import * as notify from './scenarios/notify.js';
+import * as seed from './scenarios/seed.js';
 
 interface Scenario {
   id: string;
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   { ...latency, alias: 'd' },
   { ...memory, alias: 'e' },
   { ...diagnostics, alias: 'f' },
+  { ...seed, alias: 'g' },
 ];
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -10,6 +10,8 @@ export interface Build {
   serveScript: string;
   bareScript: string;
   clientCostScript: string;
+  /** The seed-style server (Graph call inside the request, no outbox) of the `seed` scenario. */
+  seedScript: string;
   ms: number;
   /** tsc diagnostics when it reported type errors but still emitted JavaScript (src/ mid-edit). */
   typeErrors: string | null;
@@ -36,7 +38,7 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     JSON.stringify({
       extends: path.join(repoRoot, 'tsconfig.json'),
       compilerOptions: { noEmit: false, outDir, rootDir: repoRoot, sourceMap: false, incremental: false },
-      files: ['serve.ts', 'bare-serve.ts', 'client-cost.ts'].map((file) =>
+      files: ['serve.ts', 'bare-serve.ts', 'client-cost.ts', 'seed-serve.ts'].map((file) =>
         path.join(repoRoot, 'bench', file),
       ),
       include: [],
@@ -55,7 +57,9 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     });
   });
   const dispose = (): void => rmSync(root, { recursive: true, force: true });
-  const scripts = ['serve', 'bare-serve', 'client-cost'].map((name) => path.join(outDir, `bench/${name}.js`));
+  const scripts = ['serve', 'bare-serve', 'client-cost', 'seed-serve'].map((name) =>
+    path.join(outDir, `bench/${name}.js`),
+  );
   // Exit 2 = type errors, JavaScript emitted anyway (as `tsc` does by default); the run goes on and says so.
   const hasOutput = scripts.every((file) => existsSync(file));
   if (code !== 0 && !(code === 2 && hasOutput)) {
@@ -67,6 +71,7 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     serveScript: path.join(outDir, 'bench/serve.js'),
     bareScript: path.join(outDir, 'bench/bare-serve.js'),
     clientCostScript: path.join(outDir, 'bench/client-cost.js'),
+    seedScript: path.join(outDir, 'bench/seed-serve.js'),
     ms: performance.now() - started,
     typeErrors: code === 0 ? null : output.join('').trim(),
     dispose,

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyPluginCallback, FastifyRequest } from 'fastif
 import { sendControlError } from './control-errors.js';
 import { registerPhoneRoutes } from './phone-routes.js';
 import type { SandboxState } from './sandbox-state.js';
-import { parseScenarioInput } from './scenarios.js';
+import { FAULT_NAMES, mixScenarios, parseScenarioInput, type FaultMix } from './scenarios.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 
 export { sendControlError } from './control-errors.js';
@@ -64,6 +64,35 @@ export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (co
     const parsed = parseScenarioInput(request.body);
     if (!parsed.ok) return sendControlError(reply, 400, 'invalid_scenario', parsed.message);
     return reply.code(201).send(state.addScenario(parsed.input));
+  });
+
+  // `{mix: {fault: share, …}, to?, delayMs?}`: each send hits at most one fault, `share` of sends hit each.
+  control.post('/scenarios/mix', (request, reply) => {
+    const { mix, to, delayMs } = (request.body ?? {}) as { mix?: unknown; to?: unknown; delayMs?: unknown };
+    if (typeof mix !== 'object' || mix === null || Array.isArray(mix)) {
+      return sendControlError(reply, 400, 'invalid_scenario', 'mix must be an object of fault → share');
+    }
+    const unknown = Object.keys(mix).filter((name) => !(FAULT_NAMES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      return sendControlError(reply, 400, 'invalid_scenario', `unknown faults: ${unknown.join(', ')}`);
+    }
+    let inputs;
+    try {
+      inputs = mixScenarios(mix as FaultMix).map((input) => ({
+        ...input,
+        ...(to === undefined ? {} : { to }),
+        ...(delayMs === undefined ? {} : { delayMs }),
+      }));
+    } catch (error) {
+      return sendControlError(reply, 400, 'invalid_scenario', (error as Error).message);
+    }
+    const parsed = inputs.map((input) => parseScenarioInput(input));
+    const invalid = parsed.find((result) => !result.ok);
+    if (invalid !== undefined && !invalid.ok) {
+      return sendControlError(reply, 400, 'invalid_scenario', invalid.message);
+    }
+    const scenarios = parsed.flatMap((result) => (result.ok ? [state.addScenario(result.input)] : []));
+    return reply.code(201).send({ scenarios });
   });
 
   control.delete('/scenarios', () => ({ cleared: state.clearScenarios() }));

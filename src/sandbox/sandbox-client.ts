@@ -1,7 +1,7 @@
 import type { InboxItem, InboxMessage, InboxReply, RecipientSummary } from './inbox.js';
 import type { ReplyBody } from './phone-replies.js';
 import type { SandboxStats } from './sandbox-state.js';
-import type { Scenario, ScenarioInput } from './scenarios.js';
+import type { FaultMix, Scenario, ScenarioInput } from './scenarios.js';
 import type { CallbackDataCount } from './send-stats.js';
 import type { WebhookFault, WebhookFaultInput } from './webhook-faults.js';
 import type { WebhookDelivery } from './webhook-sender.js';
@@ -112,6 +112,12 @@ export class SandboxControlClient {
 
   addScenario(input: ScenarioInput): Promise<Scenario> {
     return this.call('POST', '/sandbox/scenarios', input);
+  }
+
+  /** A fault mix: each send hits at most one fault, `mix[fault]` of all sends hit `fault`. */
+  async addScenarioMix(mix: FaultMix, options: { to?: string; delayMs?: number } = {}): Promise<Scenario[]> {
+    return (await this.call<{ scenarios: Scenario[] }>('POST', '/sandbox/scenarios/mix', { mix, ...options }))
+      .scenarios;
   }
 
   async scenarios(): Promise<Scenario[]> {

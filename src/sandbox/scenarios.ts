@@ -13,7 +13,11 @@ export const FAULT_NAMES = [
   'token_expired',
   'undeliverable',
   'slow',
+  // Held open without an answer; the client times out. Meta never got it (nothing stored).
   'hang',
+  // Accepted and stored, then held open without an answer: Meta has the message, the client times
+  // out and does not know (the "answer lost after sending" case; a retry is an expected duplicate).
+  'lost_answer',
   // Accepted (200 + wamid), then a `failed` status webhook: 131026 / 131047.
   'undeliverable_async',
   'reengagement_async',
@@ -52,6 +56,8 @@ export type FaultOutcome =
   | { kind: 'html'; httpStatus: number; body: string }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'hang' }
+  /** Accept the message, then hold the request open and never answer. */
+  | { kind: 'lost_answer' }
   /** Accept the message, then report it `failed` with this error by webhook. */
   | { kind: 'async_failure'; error: AsyncErrorName };
 
@@ -63,7 +69,7 @@ const HTML_502 =
 
 type GraphFaultName = Exclude<
   FaultName,
-  'html_502' | 'slow' | 'hang' | 'undeliverable_async' | 'reengagement_async'
+  'html_502' | 'slow' | 'hang' | 'lost_answer' | 'undeliverable_async' | 'reengagement_async'
 >;
 
 /** Meta's code, wording and extras for each fault answered with a Graph error body. */
@@ -107,6 +113,8 @@ export function faultOutcome(scenario: Scenario): FaultOutcome {
       return { kind: 'slow', delayMs: scenario.delayMs };
     case 'hang':
       return { kind: 'hang' };
+    case 'lost_answer':
+      return { kind: 'lost_answer' };
     case 'undeliverable_async':
       return { kind: 'async_failure', error: 'undeliverable' };
     case 'reengagement_async':
@@ -120,6 +128,39 @@ export function faultOutcome(scenario: Scenario): FaultOutcome {
       };
     }
   }
+}
+
+/** Each fault's share of all sends (0–1, summing to at most 1), for {@link mixScenarios}. */
+export type FaultMix = Partial<Record<FaultName, number>>;
+
+/**
+ * A fault *mix* as ordinary scenarios: each send hits at most one fault, `mix[fault]` of sends hit
+ * `fault`. Scenarios are tried in order, each with its own draw, so each gets its share of what the
+ * earlier ones left: probability = share ÷ (1 − the shares before it).
+ */
+export function mixScenarios(
+  mix: FaultMix,
+  options: { to?: string; delayMs?: number } = {},
+): ScenarioInput[] {
+  const entries = Object.entries(mix).filter(([, share]) => share !== undefined && share > 0) as [
+    FaultName,
+    number,
+  ][];
+  const total = entries.reduce((sum, [, share]) => sum + share, 0);
+  if (entries.some(([, share]) => !(share <= 1)) || total > 1 + 1e-9) {
+    throw new TypeError('a fault mix needs shares between 0 and 1 that add up to at most 1');
+  }
+  let left = 1;
+  return entries.map(([fault, share]) => {
+    const probability = left <= 0 ? 1 : Math.min(1, share / left);
+    left -= share;
+    return {
+      fault,
+      probability,
+      ...(options.to === undefined ? {} : { to: options.to }),
+      ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+    };
+  });
 }
 
 export type ScenarioParse = { ok: true; input: ScenarioInput } | { ok: false; message: string };

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WireSendMessageResponse } from '../whatsapp/wire-types.js';
-import { phoneNumberFailure, tokenFailure, type GraphAccess } from './graph-access.js';
+import { bearerToken, phoneNumberFailure, tokenFailure, type GraphAccess } from './graph-access.js';
 import { graphFailure, sendGraphFailure, type GraphFailure } from './graph-errors.js';
 import type { InboxMessage } from './inbox.js';
 import type { SandboxState } from './sandbox-state.js';
@@ -42,6 +42,8 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
       ...(options.templateExists ? { templateExists: options.templateExists } : {}),
     });
     if (!validation.ok) return refuse(reply, validation.failure);
+    const callbackData = validation.request.biz_opaque_callback_data ?? null;
+    state.sendStats.recordAttempt(state.now(), callbackData);
 
     const scenario = state.scenarioBook.take(validation.waId);
     const outcome = scenario ? faultOutcome(scenario) : null;
@@ -71,13 +73,29 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
       request: validation.request,
       ...(outcome?.kind === 'async_failure' ? { asyncFailure: outcome.error } : {}),
     });
+    const token = bearerToken(request);
+    if (token !== null) state.sendStats.recordSender(token);
 
-    // `slow` accepts first and answers late: a client that times out has still sent the message.
-    if (outcome?.kind === 'slow' && !(await state.heldRequests.wait(outcome.delayMs))) {
+    if (outcome?.kind === 'lost_answer') {
+      state.sendStats.recordAnswerLost(callbackData);
       reply.hijack();
-      request.raw.socket.destroy();
+      state.heldRequests.hold(request.raw.socket);
       return reply;
     }
+    // `slow` accepts first and answers late: a client that times out has still sent the message.
+    if (outcome?.kind === 'slow') {
+      const isAnswering = await state.heldRequests.wait(outcome.delayMs);
+      if (!isAnswering || request.raw.socket.destroyed) {
+        state.sendStats.recordAnswerLost(callbackData);
+        reply.hijack();
+        request.raw.socket.destroy();
+        return reply;
+      }
+    }
+    // An answer that never leaves (the connection reset or the client gave up) is a lost answer too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) state.sendStats.recordAnswerLost(callbackData);
+    });
     return successBody(message);
   });
 }

@@ -98,8 +98,8 @@ describe('stats', () => {
       duplicateAccepts: 3,
       distinctDuplicates: 2,
       duplicates: [
-        { callbackData: 'ticket:1:msg:1', count: 3 },
-        { callbackData: 'ticket:2:msg:1', count: 2 },
+        { callbackData: 'ticket:1:msg:1', count: 3, answersLost: 0 },
+        { callbackData: 'ticket:2:msg:1', count: 2, answersLost: 0 },
       ],
     });
     expect((await control.duplicates(1)).duplicates).toHaveLength(1);
