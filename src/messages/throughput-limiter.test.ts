@@ -56,7 +56,13 @@ const EPOCH = 1_790_000_000_000;
 /** A database-like store: its own clock (`skewMs` off ours) and a round trip that takes fake time. */
 function databaseStore(
   time: FakeTime,
-  options: { skewMs?: number; roundTripMs?: number; othersAhead?: number } = {},
+  options: {
+    skewMs?: number;
+    roundTripMs?: number;
+    /** The two legs of each round trip (before and after the store reads its clock), overriding roundTripMs. */
+    legs?: () => [number, number];
+    othersAhead?: number;
+  } = {},
 ): SlotStore & { calls: SlotReservation[] } {
   const inner = new MemorySlotStore(() => EPOCH + (options.skewMs ?? 0) + time.t);
   const halfTrip = (options.roundTripMs ?? 0) / 2;
@@ -64,11 +70,12 @@ function databaseStore(
   return {
     calls,
     async reserve(key, count, intervalMs) {
-      time.t += halfTrip;
+      const [there, back] = options.legs?.() ?? [halfTrip, halfTrip];
+      time.t += there;
       // Other processes keep the schedule busy: they reserved this many slots just before us.
       if (options.othersAhead !== undefined) await inner.reserve(key, options.othersAhead, intervalMs);
       const reservation = await inner.reserve(key, count, intervalMs);
-      time.t += halfTrip;
+      time.t += back;
       calls.push(reservation);
       return reservation;
     },
@@ -156,6 +163,37 @@ describe('throughput limiter', () => {
     expect(time.sleeps[0]).toBeCloseTo(2 + 10 * interval - 4, 2);
     expect(time.t).toBeCloseTo(2 + 10 * interval, 2);
     await acquiring;
+  });
+
+  it('maps the store clock with its fastest recent round trip: a slow, lopsided one does not shift slots', async () => {
+    // Two quick round trips (1 ms each way), then a slow one whose way back takes 40 ms.
+    const legs: [number, number][] = [
+      [1, 1],
+      [1, 1],
+      [1, 40],
+    ];
+    const time = new FakeTime();
+    const store = databaseStore(time, { legs: () => legs.shift() ?? [1, 1], othersAhead: 20 });
+    const limiter = limiterOn(store, time, 10); // a grant of 1: one reservation per acquire
+    const interval = limiter.intervalMs;
+    let sendsDone = 0;
+    const sendTimes: number[] = [];
+    void (async () => {
+      for (let send = 0; send < 3; send++) {
+        await limiter.acquire(1);
+        sendTimes.push(time.t);
+      }
+      sendsDone = 3;
+    })();
+    await time.run(() => sendsDone === 3);
+    // Other processes keep the schedule 20+ slots ahead. The third send must go exactly when its slot
+    // starts by the store's clock, not 19.5 ms later (the middle of its own lopsided round trip).
+    const third = store.calls[2];
+    expect(third).toBeDefined();
+    if (third === undefined) return;
+    expect(third.startsAt - third.now).toBeGreaterThanOrEqual(20 * interval - 1e-3);
+    const readAt = third.now - EPOCH; // the fake store's clock is EPOCH + t
+    expect(sendTimes[2]).toBeCloseTo(readAt + (third.startsAt - third.now), 2);
   });
 
   it('sends each slot at its own time, not a grant at once', async () => {

@@ -47,6 +47,9 @@ export const LATE_TOLERANCE_MS = 10;
 /** Re-reservations after late wakes before a send goes anyway (alone: one send, never a bunch). */
 export const MAX_LATE_RETRIES = 3;
 
+/** Round trips remembered for the clock offset (a few seconds' worth at the default cap). */
+const OFFSET_SAMPLES = 32;
+
 /** Slots reserved per database round trip: at most ~1/20 s of sending, so an idle process holds few. */
 export function grantSize(maxPerSecond: number): number {
   return Math.max(1, Math.floor(maxPerSecond / 20));
@@ -103,6 +106,8 @@ export class PacedLimiter implements ThroughputLimiter {
   private slots: Slot[] = [];
   /** The reservation in progress (started ahead while waiting), settled with its error if it failed. */
   private pending: Promise<Error | null> | null = null;
+  /** Recent estimates of (store clock − our clock) and the round trip each came from. */
+  private readonly offsets: { offset: number; roundTrip: number }[] = [];
   /** Slots given up because their send woke too late (observability and tests). */
   droppedSlots = 0;
   /** Sends that went late after MAX_LATE_RETRIES re-reservations (observability and tests). */
@@ -160,6 +165,22 @@ export class PacedLimiter implements ThroughputLimiter {
     }
   }
 
+  /**
+   * The store's clock minus ours. The store read its clock somewhere during the round trip; like NTP, take
+   * the middle of it, which is off by at most half the round trip, and of the recent samples trust the
+   * one with the shortest round trip (a slow, lopsided one would shift every slot it maps, by different
+   * amounts in different processes: jitter between them). Only this difference is used, so skew between
+   * hosts does not enter, and our clock is monotonic, so neither do steps of the wall clock here.
+   */
+  private storeOffset(sent: number, arrived: number, storeNow: number): number {
+    this.offsets.push({ offset: storeNow - (sent + arrived) / 2, roundTrip: arrived - sent });
+    if (this.offsets.length > OFFSET_SAMPLES) this.offsets.shift();
+    let best = this.offsets[0];
+    for (const sample of this.offsets)
+      if (best === undefined || sample.roundTrip < best.roundTrip) best = sample;
+    return best?.offset ?? storeNow - arrived;
+  }
+
   private dropPassed(): void {
     const now = this.monotonic();
     const kept = this.slots.filter((slot) => now - slot.lateFrom <= LATE_TOLERANCE_MS);
@@ -182,11 +203,7 @@ export class PacedLimiter implements ThroughputLimiter {
     const sent = this.monotonic();
     const reservation = await this.store.reserve(this.key, count, this.intervalMs);
     const arrived = this.monotonic();
-    // The store read its clock somewhere during the round trip; like NTP, take the middle of it (off by at
-    // most half the round trip, ~0 when the legs are alike). Only differences of the store's clock are
-    // used, so skew between hosts does not enter. Anchoring at the arrival instead would delay each send
-    // by the return leg, by different amounts in different processes: jitter between them just the same.
-    const first = (sent + arrived) / 2 + (reservation.startsAt - reservation.now);
+    const first = reservation.startsAt - this.storeOffset(sent, arrived, reservation.now);
     // On an idle schedule the first slot is the store's "now", already half a round trip old on arrival
     // (tens of ms to a remote database). It may go then: nothing was scheduled in the interval before it,
     // so that delay cannot bunch it with an earlier send. The later slots get no such allowance.
