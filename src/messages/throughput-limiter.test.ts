@@ -196,6 +196,22 @@ describe('throughput limiter', () => {
     expect(sendTimes[2]).toBeCloseTo(readAt + (third.startsAt - third.now), 2);
   });
 
+  it('never sends before its slot, even when a timer fires a little early', async () => {
+    const early = [-0.6]; // the first timer fires 0.6 ms before it is due
+    const time = new FakeTime(() => early.shift() ?? 0);
+    const store = databaseStore(time, { othersAhead: 4 });
+    const limiter = limiterOn(store, time);
+    let granted = 0;
+    const acquiring = limiter.acquire(1).then((count) => (granted = count));
+    await time.run(() => granted > 0);
+    await acquiring;
+    const reservation = store.calls[0];
+    expect(reservation).toBeDefined();
+    if (reservation === undefined) return;
+    expect(time.t).toBeGreaterThanOrEqual(reservation.startsAt - EPOCH - 1e-6);
+    expect(time.sleeps).toHaveLength(2);
+  });
+
   it('sends each slot at its own time, not a grant at once', async () => {
     const time = new FakeTime();
     const limiter = limiterOn(databaseStore(time), time);

@@ -137,9 +137,11 @@ export class PacedLimiter implements ThroughputLimiter {
       }
       const slot = this.slots[0];
       if (slot === undefined) continue;
-      const waitMs = slot.at - this.monotonic();
-      if (waitMs > 0) await this.sleep(waitMs, signal);
-      signal?.throwIfAborted();
+      // Never before its slot: a timer may fire a fraction of a millisecond early.
+      for (let waitMs = slot.at - this.monotonic(); waitMs > 0; waitMs = slot.at - this.monotonic()) {
+        await this.sleep(waitMs, signal);
+        signal?.throwIfAborted();
+      }
       const now = this.monotonic();
       if (now - slot.lateFrom > LATE_TOLERANCE_MS) {
         if (lateWakes < MAX_LATE_RETRIES) {
