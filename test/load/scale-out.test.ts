@@ -25,8 +25,9 @@ it.skipIf(!hasPostgres)(
     // on the database's clock, each send at its own slot; a send woken over 10 ms late waits for a new slot
     // instead of bunching (ADR 0006). By our send times no calendar second holds more than 98 here; the
     // sandbox counts at receipt, so its own scheduling on this loaded machine adds jitter. Measured on the
-    // shared 2-core machine (load 3–5): 13 of 14 runs at most 99 per second at the sandbox, one 105 (one
-    // second over), so the bounds below are the tightest that held in every run, not "never over the cap".
+    // shared 2-core machine (load 3–8): 24 of 26 runs at most 99 per second at the sandbox, one 101 and one
+    // 105 (one second over each), so the bounds below are the tightest that held in every run, not "never
+    // over the cap".
     // The previous limiter here: 105 with 2 seconds over; in the full soak 96 against 80, 45 seconds over.
     expect(report.maxPerSecond).toBeLessThanOrEqual(MAX_MPS + grantSize(MAX_MPS));
     expect(report.secondsOverCap).toBeLessThanOrEqual(1);
