@@ -1,4 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
+import { grantSize } from '../../src/messages/throughput-limiter.js';
 import { isPostgresAvailable } from '../helpers/test-app.js';
 import { stopAllLoadProcesses } from './processes.js';
 import { describeScaleOut, runScaleOut } from './scale-out.js';
@@ -20,11 +21,17 @@ it.skipIf(!hasPostgres)(
     expect(report.duplicates.unexplainedIds, 'sent twice though not in flight in the killed process').toEqual(
       [],
     );
-    // The cap is shared across processes (each applying it alone would allow 4 × cap). On a loaded machine
-    // sends that wake late bunch with the next ones, so a calendar second can hold a few more than the cap:
-    // the report gives the raw maximum; the test checks the shared schedule, not the machine's scheduling.
-    expect(report.maxPerSecond).toBeLessThan(1.5 * MAX_MPS);
-    expect(report.meanPerSecond).toBeLessThanOrEqual(MAX_MPS * 1.05);
+    // The cap is shared across processes (each applying it alone would allow 4 × cap), paced at 97 % of it
+    // on the database's clock, each send at its own slot; a send woken over 10 ms late waits for a new slot
+    // instead of bunching (ADR 0006). By our send times no calendar second holds more than 98 here; the
+    // sandbox counts at receipt, so its own scheduling on this loaded machine adds jitter. Measured on the
+    // shared 2-core machine (load 3–8): 24 of 26 runs at most 99 per second at the sandbox, one 101 and one
+    // 105 (one second over each), so the bounds below are the tightest that held in every run, not "never
+    // over the cap".
+    // The previous limiter here: 105 with 2 seconds over; in the full soak 96 against 80, 45 seconds over.
+    expect(report.maxPerSecond).toBeLessThanOrEqual(MAX_MPS + grantSize(MAX_MPS));
+    expect(report.secondsOverCap).toBeLessThanOrEqual(1);
+    expect(report.meanPerSecond).toBeLessThanOrEqual(MAX_MPS);
     for (const share of report.shares)
       expect(share.accepted, `${share.name} sent nothing`).toBeGreaterThan(0);
     const total = report.shares.reduce((sum, share) => sum + share.accepted, 0);
