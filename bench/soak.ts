@@ -64,38 +64,30 @@ const SCENARIOS: SoakScenario[] = [
   {
     id: 'outage',
     title: 'Graph API unreachable for 5 minutes, default retry settings',
-    run: async (scale, log) =>
-      describeGraphOutage(
-        await runGraphOutage({
-          messages: Math.round(2000 / scale),
-          outageMs: Math.round(300_000 / scale),
-          maxMps: 80,
-          retryBaseMs: 1000,
-          maxAttempts: 10,
-          requestTimeoutMs: 15_000,
-          leaseMs: 60_000,
-          log,
-        }),
-      ),
+    run: (scale, log) => fiveMinuteOutage(scale, log, 10),
   },
   {
     id: 'outage-budget',
     title: 'Graph API unreachable for 5 minutes, WHATSAPP_MAX_ATTEMPTS=25',
-    run: async (scale, log) =>
-      describeGraphOutage(
-        await runGraphOutage({
-          messages: Math.round(2000 / scale),
-          outageMs: Math.round(300_000 / scale),
-          maxMps: 80,
-          retryBaseMs: 1000,
-          maxAttempts: 25,
-          requestTimeoutMs: 15_000,
-          leaseMs: 60_000,
-          log,
-        }),
-      ),
+    run: (scale, log) => fiveMinuteOutage(scale, log, 25),
   },
 ];
+
+/** The 2,000-message, 5-minute Graph outage at the default cap and timeouts, with a given attempt budget. */
+async function fiveMinuteOutage(scale: number, log: (line: string) => void, maxAttempts: number) {
+  return describeGraphOutage(
+    await runGraphOutage({
+      messages: Math.round(2000 / scale),
+      outageMs: Math.round(300_000 / scale),
+      maxMps: 80,
+      retryBaseMs: 1000,
+      maxAttempts,
+      requestTimeoutMs: 15_000,
+      leaseMs: 60_000,
+      log,
+    }),
+  );
+}
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
