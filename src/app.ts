@@ -293,6 +293,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     rateLimitMax: config.rateLimitMax,
+    trustProxy: config.trustProxy,
     version: options.version ?? '0.0.0',
     notify: {
       outbox,

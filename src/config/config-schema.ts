@@ -225,6 +225,12 @@ export const CONFIG_VARIABLES = {
     description:
       'Webhook deliveries per minute per client address, counted before the signature check (0 = off).',
   },
+  TRUST_PROXY: {
+    kind: 'string',
+    group: 'Security',
+    description:
+      "Behind a reverse proxy: true (trust X-Forwarded-For), a hop count, or the proxies' addresses/CIDRs comma-separated; unset = the socket address (rate limits per client need it behind a proxy).",
+  },
   CORS_ORIGINS: {
     kind: 'list',
     group: 'Security',

@@ -40,6 +40,16 @@ describe('loadConfig', () => {
     expect(config.internalApiKeys).toEqual(['k'.repeat(32)]);
   });
 
+  it('reads TRUST_PROXY as off, on, or a list of proxy addresses', () => {
+    expect(load({}).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(load({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16, ::1' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '192.168.0.0/16',
+      '::1',
+    ]);
+  });
+
   it('reads offer deadlines, per specialty as written', () => {
     const config = load({
       ASSIGNMENT_TIMEOUT_MIN: '45',
@@ -71,6 +81,8 @@ describe('loadConfig', () => {
     [{ ASSIGNMENT_TIMEOUT_BY_SPECIALTY: 'Urgencias:10' }, 'ASSIGNMENT_TIMEOUT_BY_SPECIALTY'],
     [{ ASSIGNMENT_TIMEOUT_BY_SPECIALTY: 'Urgencias=0' }, 'ASSIGNMENT_TIMEOUT_BY_SPECIALTY'],
     [{ ASSIGNMENT_TIMEOUT_MIN: '0' }, 'ASSIGNMENT_TIMEOUT_MIN'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/99' }, 'TRUST_PROXY'],
     [{ DISPATCH_LEASE_MS: '10000', WHATSAPP_REQUEST_TIMEOUT_MS: '15000' }, 'DISPATCH_LEASE_MS'],
     [{ NODE_ENV: 'production', WHATSAPP_TOKEN: 't', WHATSAPP_PHONE_NUMBER_ID: '1' }, 'INTERNAL_API_KEY'],
     [{ NODE_ENV: 'production', WHATSAPP_MODE: 'sandbox', INTERNAL_API_KEY: 'k'.repeat(16) }, 'WHATSAPP_MODE'],

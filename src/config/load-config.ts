@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
@@ -69,6 +70,8 @@ export interface Config {
   readonly webhookRateLimitMax: number;
   /** Browser origins allowed by CORS; empty = none. */
   readonly corsOrigins: readonly string[];
+  /** Fastify's trustProxy: which X-Forwarded-For hops give the client address (rate limits, logs). */
+  readonly trustProxy: boolean | readonly string[];
   readonly metricsPublic: boolean;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
@@ -232,6 +235,7 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
     },
     webhookRateLimitMax: int('WEBHOOK_RATE_LIMIT_MAX'),
     corsOrigins: parseOrigins(str('CORS_ORIGINS')),
+    trustProxy: parseTrustProxy(str('TRUST_PROXY')),
     metricsPublic: isTrue(str('METRICS_PUBLIC')),
     bodyLimitBytes: int('BODY_LIMIT_BYTES'),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS'),
@@ -267,6 +271,25 @@ function validate(name: VariableName, value: string): void {
     case 'list':
       return;
   }
+}
+
+function parseTrustProxy(value: string | null): boolean | readonly string[] {
+  if (value === null || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 4 ? 32 : 128;
+    const isValidBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !isValidBits || rest.length > 0) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not true or an IP address/CIDR`);
+    }
+  }
+  return entries;
 }
 
 function parseSpecialtyTimeouts(value: string | null): ReadonlyMap<string, number> {

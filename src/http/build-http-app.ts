@@ -28,6 +28,8 @@ export interface HttpAppOptions {
   requestTimeoutMs: number;
   /** Requests per minute per API key or client address; 0 = off. */
   rateLimitMax: number;
+  /** TRUST_PROXY: which X-Forwarded-For hops give the client address; default none (the socket's). */
+  trustProxy?: boolean | readonly string[];
   version: string;
   notify: SendNotificationDeps;
   messageStore: MessageStore;
@@ -62,7 +64,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     genReqId: () => newId(),
-    trustProxy: false,
+    trustProxy:
+      typeof options.trustProxy === 'object' ? [...options.trustProxy] : (options.trustProxy ?? false),
     frameworkErrors: frameworkErrorHandler,
   });
 
