@@ -29,8 +29,9 @@ it.skipIf(!hasPostgres)(
     // 105 (one second over each), so the bounds below are the tightest that held in every run, not "never
     // over the cap".
     // The previous limiter here: 105 with 2 seconds over; in the full soak 96 against 80, 45 seconds over.
+    // Seconds over: at most 2 (1 in every measured run; CI must not fail on one more second of receipt jitter).
     expect(report.maxPerSecond).toBeLessThanOrEqual(MAX_MPS + grantSize(MAX_MPS));
-    expect(report.secondsOverCap).toBeLessThanOrEqual(1);
+    expect(report.secondsOverCap).toBeLessThanOrEqual(2);
     expect(report.meanPerSecond).toBeLessThanOrEqual(MAX_MPS);
     for (const share of report.shares)
       expect(share.accepted, `${share.name} sent nothing`).toBeGreaterThan(0);
