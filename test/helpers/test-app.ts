@@ -165,10 +165,11 @@ async function dropSchema(schema: string): Promise<void> {
   }
 }
 
-/** Polls until `check` returns a value (not undefined/false) or the time is up. */
+/** Polls until `check` returns a value (not undefined/false) or the time is up (`what` names it in the error). */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 10_000,
+  options: { what?: string; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -179,7 +180,9 @@ export async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`, { cause: last });
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    if (Date.now() > deadline) {
+      throw new Error(`${options.what ?? 'condition'} not met within ${timeoutMs} ms`, { cause: last });
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }
 }

@@ -133,11 +133,7 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
         token,
         appSecret,
         database,
-        maxMps: options.maxMps,
-        retryBaseMs: options.retryBaseMs,
-        maxAttempts: options.maxAttempts,
-        requestTimeoutMs: options.requestTimeoutMs,
-        leaseMs: options.leaseMs,
+        dispatch: options,
       }),
     });
     log(`fault soak: ${options.messages} messages, server pid ${server.pid}, sandbox ${sandbox.url}`);

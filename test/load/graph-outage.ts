@@ -96,11 +96,7 @@ export async function runGraphOutage(options: GraphOutageOptions): Promise<Graph
         token,
         appSecret,
         database,
-        maxMps: options.maxMps,
-        retryBaseMs: options.retryBaseMs,
-        maxAttempts: options.maxAttempts,
-        requestTimeoutMs: options.requestTimeoutMs,
-        leaseMs: options.leaseMs,
+        dispatch: options,
       }),
     });
     const machine = await loadAverage();

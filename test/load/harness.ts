@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { eventually } from '../helpers/test-app.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import type { SandboxStats } from '../../src/sandbox/sandbox-state.js';
 import type { CallbackDataCount } from '../../src/sandbox/send-stats.js';
@@ -89,18 +90,24 @@ export function makeWorkDir(): { dir: string; dispose(): void } {
 }
 
 /** The environment every server process of a load run shares (cloud mode against `sandboxUrl`). */
-export function serverEnv(options: {
-  sandboxUrl: string;
-  token: string;
-  appSecret: string;
-  database: LoadDatabase;
+/** The dispatch settings a load scenario runs its servers with (each scenario's options carry them). */
+export interface DispatchSettings {
   maxMps: number;
   retryBaseMs: number;
   maxAttempts: number;
   requestTimeoutMs: number;
   leaseMs: number;
+}
+
+export function serverEnv(options: {
+  sandboxUrl: string;
+  token: string;
+  appSecret: string;
+  database: LoadDatabase;
+  dispatch: DispatchSettings;
   extra?: Record<string, string>;
 }): Record<string, string> {
+  const { dispatch } = options;
   return {
     ...options.database.env,
     NODE_ENV: 'test',
@@ -110,11 +117,11 @@ export function serverEnv(options: {
     WHATSAPP_PHONE_NUMBER_ID: LOAD_PHONE_NUMBER_ID,
     WHATSAPP_APP_SECRET: options.appSecret,
     INTERNAL_API_KEY: LOAD_API_KEY,
-    WHATSAPP_MAX_MPS: String(options.maxMps),
-    WHATSAPP_RETRY_BASE_MS: String(options.retryBaseMs),
-    WHATSAPP_MAX_ATTEMPTS: String(options.maxAttempts),
-    WHATSAPP_REQUEST_TIMEOUT_MS: String(options.requestTimeoutMs),
-    DISPATCH_LEASE_MS: String(options.leaseMs),
+    WHATSAPP_MAX_MPS: String(dispatch.maxMps),
+    WHATSAPP_RETRY_BASE_MS: String(dispatch.retryBaseMs),
+    WHATSAPP_MAX_ATTEMPTS: String(dispatch.maxAttempts),
+    WHATSAPP_REQUEST_TIMEOUT_MS: String(dispatch.requestTimeoutMs),
+    DISPATCH_LEASE_MS: String(dispatch.leaseMs),
     RATE_LIMIT_MAX: '0',
     LOG_LEVEL: 'warn',
     ...options.extra,
@@ -248,24 +255,13 @@ export async function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined/false; throws after `timeoutMs`. */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs: number,
   intervalMs = 250,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`, { cause: last });
-    await sleep(intervalMs);
-  }
+  return eventually(check, timeoutMs, { what, intervalMs });
 }
 
 export type StatusCounts = Record<string, number>;
