@@ -29,12 +29,10 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** One step of a ticket's history (the accept/decline loop's, too); who and what are in `detail`. */
 export interface TicketEvent {
-  id?: string;
-  at: string;
   type: string;
-  providerId?: string | null;
-  assignmentId?: string | null;
+  at: string;
   detail: Record<string, unknown> | null;
 }
 
@@ -65,10 +63,8 @@ export interface Ticket {
   updatedAt: string;
   media?: { id: string; filename: string; contentType: string; size: number; url: string }[];
   notifications?: Notification[];
-  history?: { type: string; at: string; detail: Record<string, unknown> | null }[];
-  /** Added by the accept/decline loop; absent before it. */
-  events?: TicketEvent[];
-  /** The offer in force (accept/decline loop); absent before it. */
+  history?: TicketEvent[];
+  /** The offer in force (accept/decline loop). */
   assignment?: {
     id: string;
     kind: 'provider' | 'center';

@@ -30,9 +30,7 @@ export function TicketDetailPage({ id }: { id: string }) {
     );
   }
   const ticket = result.value;
-  const timeline: TicketEvent[] = ticket.events ?? ticket.history ?? [];
-  const providerName = (providerId: string | null | undefined) =>
-    providerId == null ? null : ticket.provider?.id === providerId ? ticket.provider.name : providerId;
+  const timeline: TicketEvent[] = ticket.history ?? [];
 
   return (
     <article aria-labelledby="ticket-title" data-testid="ticket-detail">
@@ -138,12 +136,9 @@ export function TicketDetailPage({ id }: { id: string }) {
         </h2>
         <ol className="timeline" data-testid="ticket-timeline" aria-live="polite">
           {timeline.map((event, index) => (
-            <li key={event.id ?? `${event.type}-${event.at}-${index}`} data-type={event.type}>
+            <li key={`${event.type}-${event.at}-${index}`} data-type={event.type}>
               <time dateTime={event.at}>{formatDate(event.at)}</time>
               <span className="timeline-type">{tMaybe(`event.${event.type}`, event.type)}</span>
-              {providerName(event.providerId) === null ? null : (
-                <span className="muted"> · {providerName(event.providerId)}</span>
-              )}
               {summarize(event.detail, formatDate) === '' ? null : (
                 <span className="timeline-detail muted small">{summarize(event.detail, formatDate)}</span>
               )}
