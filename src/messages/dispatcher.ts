@@ -189,7 +189,7 @@ export class Dispatcher {
 
   /** Feeds the circuit breaker with how a send went, and says so when sending pauses or resumes. */
   private recordReach(result: SendResult): void {
-    const isUnreachable = !result.ok && result.failure.kind === 'network' && !result.failure.isAmbiguous;
+    const isUnreachable = !result.ok && neverLeft(result.failure);
     const change = this.circuit.record(isUnreachable ? 'unreachable' : 'reached', this.deps.clock.now());
     if (change === 'opened') {
       this.deps.logger.warn(
@@ -339,7 +339,7 @@ export class Dispatcher {
         ? await this.deps.outbox.recipientPairFailures(row.recipient).catch(() => 0)
         : 0;
     // Never reached Meta (connection refused, DNS): it does not count against the attempt budget.
-    const isUnsent = failure.kind === 'network' && !failure.isAmbiguous;
+    const isUnsent = neverLeft(failure);
     const decision = decideRetry({
       failureClass,
       attempts: isUnsent ? row.attempts - 1 : row.attempts,
@@ -461,4 +461,9 @@ function toMessageError(
     details: failure.details,
     fbtraceId: failure.fbtraceId,
   };
+}
+
+/** The request never left this machine (connection refused, DNS, unreachable host): Meta cannot have it. */
+function neverLeft(failure: SendFailure): boolean {
+  return failure.kind === 'network' && !failure.isAmbiguous;
 }
