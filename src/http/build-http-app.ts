@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { MessageStore } from '../messages/message-store.js';
 import type { HttpMetrics } from '../metrics/metrics.js';
 import type { SendNotificationDeps } from '../messages/send-notification.js';
-import { newId } from '../shared/ids.js';
+import { requestIdGenerator } from '../shared/ids.js';
 import { ErrorEnvelope } from './contract/envelope.js';
 import { apiKeyGuard, createApiKeyMatcher } from './plugins/api-key-auth.js';
 import { frameworkErrorHandler, registerErrorEnvelope } from './plugins/error-envelope.js';
@@ -63,7 +63,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     loggerInstance,
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
-    genReqId: () => newId(),
+    genReqId: requestIdGenerator(),
     trustProxy:
       typeof options.trustProxy === 'object' ? [...options.trustProxy] : (options.trustProxy ?? false),
     frameworkErrors: frameworkErrorHandler,

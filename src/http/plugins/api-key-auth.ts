@@ -14,11 +14,15 @@ export type ApiKeyMatcher = (request: FastifyRequest) => ApiKeyCheck;
 const NO_KEY: ApiKeyCheck = { isValid: false, fingerprint: null };
 
 /**
- * Checks a request's `x-api-key` against every key in constant time. The answer is kept for the request,
- * so the rate limiter and the guard that both ask hash the key once.
+ * Checks a request's `x-api-key` against every key in constant time (SHA-256 digests compared with
+ * timingSafeEqual). The answer is kept for the request, so the rate limiter and the guard that both ask
+ * look once. A key that has matched is remembered (at most one entry per configured key, since only the
+ * exact key matches), so a busy client's requests skip the hashing: looking up a string someone already
+ * proved they hold tells nothing about any other string, and a wrong key always takes the full check.
  */
 export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
   const digests = keys.map(digest);
+  const proven = new Map<string, ApiKeyCheck>();
   const checked = new WeakMap<FastifyRequest, ApiKeyCheck>();
   return (request) => {
     const known = checked.get(request);
@@ -26,10 +30,16 @@ export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
     const presented = request.headers['x-api-key'];
     let check = NO_KEY;
     if (typeof presented === 'string' && presented !== '') {
-      const candidate = digest(presented);
-      let isMatch = false;
-      for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
-      if (isMatch) check = { isValid: true, fingerprint: candidate.toString('hex').slice(0, 16) };
+      check = proven.get(presented) ?? NO_KEY;
+      if (check === NO_KEY) {
+        const candidate = digest(presented);
+        let isMatch = false;
+        for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
+        if (isMatch) {
+          check = { isValid: true, fingerprint: candidate.toString('hex').slice(0, 16) };
+          proven.set(presented, check);
+        }
+      }
     }
     checked.set(request, check);
     return check;
@@ -42,9 +52,14 @@ export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
  * alone never authorizes anything.
  */
 export function apiKeyGuard(matchKey: ApiKeyMatcher) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (matchKey(request).isValid) return;
-    await send(reply, 'unauthorized', 'Unauthorized');
+  // A callback hook: the common case (a valid key) then costs no promise.
+  return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    if (matchKey(request).isValid) {
+      done();
+      return;
+    }
+    // Answering from a callback hook ends the chain; done() is not called.
+    void send(reply, 'unauthorized', 'Unauthorized');
   };
 }
 

@@ -14,13 +14,14 @@ export interface MetricsRouteOptions {
  * strings would make a series per request). Add it before any route, so every route inherits it.
  */
 export function countRequests(app: FastifyInstance, metrics: HttpMetrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.onRequest({
       method: request.method,
       route: request.routeOptions.url ?? '(unmatched)',
       statusCode: reply.statusCode,
       durationMs: reply.elapsedTime,
     });
+    done();
   });
 }
 

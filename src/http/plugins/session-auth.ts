@@ -46,8 +46,7 @@ export async function registerSessionCookies(app: FastifyInstance): Promise<void
  * safe method needs only the session; a state-changing one also needs Origin (or else Referer).
  */
 export function sessionOrApiKeyGuard(isValidKey: ApiKeyMatcher, auth: SessionAuth) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (isValidKey(request).isValid) return;
+  const checkSession = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const user = await sessionUser(request, reply, auth);
     if (user === null) {
       await send(reply, 'unauthorized', 'Unauthorized');
@@ -62,6 +61,20 @@ export function sessionOrApiKeyGuard(isValidKey: ApiKeyMatcher, auth: SessionAut
       return;
     }
     request.user = user;
+  };
+  // A callback hook: an API-key call (the busy server-to-server path) then costs no promise. A reply sent
+  // by the session check ends the chain, so done() is called only when the request may go on.
+  return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    if (isValidKey(request).isValid) {
+      done();
+      return;
+    }
+    checkSession(request, reply).then(
+      () => {
+        if (!reply.sent) done();
+      },
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+    );
   };
 }
 
