@@ -18,6 +18,7 @@ import * as claimableIndexMigration from './migrations/0004-claimable-index.js';
 import * as throughputSlotsMigration from './migrations/0005-throughput-slots.js';
 import * as assignmentsMigration from './migrations/0006-assignments.js';
 import * as usersAndSessionsMigration from './migrations/0007-users-and-sessions.js';
+import * as leanOutboxWritesMigration from './migrations/0008-lean-outbox-writes.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -140,6 +141,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-throughput-slots': throughputSlotsMigration,
   '0006-assignments': assignmentsMigration,
   '0007-users-and-sessions': usersAndSessionsMigration,
+  '0008-lean-outbox-writes': leanOutboxWritesMigration,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? '';

@@ -2,7 +2,14 @@ import type { Kysely } from 'kysely';
 import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema } from '../db/schema.js';
 import type { OutgoingMessageKind } from '../whatsapp/whatsapp-client.js';
-import type { MessageError, MessageEvent, MessageEventType, MessageStatus, MessageView } from './message.js';
+import {
+  queuedEvent,
+  type MessageError,
+  type MessageEvent,
+  type MessageEventType,
+  type MessageStatus,
+  type MessageView,
+} from './message.js';
 import type { MessageRow } from './outbox.js';
 
 export interface MessageFilter {
@@ -34,15 +41,16 @@ export class MessageStore {
       // The order we learned of events (UUIDv7 ids); `at` is each event's own time (Meta's, to the second).
       .orderBy('id')
       .execute();
+    const stored = events.map(
+      (e): MessageEvent => ({
+        status: e.status as MessageEventType,
+        at: new Date(e.at).toISOString(),
+        detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
+      }),
+    );
     return {
       ...toMessageView(row),
-      events: events.map(
-        (e): MessageEvent => ({
-          status: e.status as MessageEventType,
-          at: new Date(e.at).toISOString(),
-          detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
-        }),
-      ),
+      events: row.direction === 'outbound' ? [queuedEvent(row.created_at), ...stored] : stored,
     };
   }
 

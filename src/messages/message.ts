@@ -42,6 +42,15 @@ export interface MessageEvent {
   detail: Record<string, unknown> | null;
 }
 
+/**
+ * Every outbound message's timeline starts with `queued` at its creation. It is not stored as an event
+ * row (the row's `created_at` says it, and one insert less per accepted request matters: BENCHMARKS.md);
+ * readers put it first.
+ */
+export function queuedEvent(createdAt: number): MessageEvent {
+  return { status: 'queued', at: new Date(createdAt).toISOString(), detail: null };
+}
+
 /** The public view of a message (GET /api/messages/:id). */
 export interface MessageView {
   id: string;

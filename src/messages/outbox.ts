@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DatabaseSchema, MessagesTable } from '../db/schema.js';
+import { BulkInsert } from '../db/bulk-insert.js';
 import { BatchQueue } from '../shared/batch-queue.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -50,6 +51,34 @@ export interface OutboxSnapshot {
   oldestDueAt: number | null;
 }
 
+/** Every column of a new outbox row, in the order of the prepared multi-row INSERT. */
+const MESSAGE_COLUMNS = [
+  'id',
+  'direction',
+  'phone_number_id',
+  'recipient',
+  'kind',
+  'payload',
+  'status',
+  'attempts',
+  'wamid',
+  'idempotency_key',
+  'request_hash',
+  'ticket_id',
+  'last_error',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_expires_at',
+  'created_at',
+  'updated_at',
+  'fallback_payload',
+] as const satisfies readonly (keyof MessageRow)[];
+/** Fails to compile when a column of `messages` is missing from MESSAGE_COLUMNS. */
+const everyMessageColumn: [Exclude<keyof MessageRow, (typeof MESSAGE_COLUMNS)[number]>] extends [never]
+  ? true
+  : never = true;
+void everyMessageColumn;
+
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 const LEASE_EXHAUSTED: MessageError = {
@@ -67,6 +96,7 @@ const LEASE_EXHAUSTED: MessageError = {
 export class Outbox {
   private readonly inserts: BatchQueue<NewMessage, MessageRow>;
   private readonly completions: BatchQueue<Completion, boolean>;
+  private readonly messageInsert: BulkInsert<'messages'>;
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
@@ -75,6 +105,7 @@ export class Outbox {
     private readonly clock: Clock,
   ) {
     this.inserts = new BatchQueue((items) => this.insertBatch(items));
+    this.messageInsert = new BulkInsert(db, 'messages', MESSAGE_COLUMNS);
     this.completions = new BatchQueue((items) => this.completeBatch(items), 1000);
   }
 
@@ -117,16 +148,11 @@ export class Outbox {
       updated_at: now,
       fallback_payload: item.fallback == null ? null : JSON.stringify(item.fallback),
     }));
-    // SQLite allows 32,766 bound parameters per statement; 18 columns × 200 rows stays well under.
+    // SQLite allows 32,766 bound parameters per statement; 19 columns × 200 rows stays well under.
     for (let start = 0; start < rows.length; start += 200) {
       const chunk = rows.slice(start, start + 200);
-      await trx.insertInto('messages').values(chunk).execute();
-      await trx
-        .insertInto('message_events')
-        .values(
-          chunk.map((row) => ({ id: newId(), message_id: row.id, status: 'queued', at: now, detail: null })),
-        )
-        .execute();
+      // No `queued` event row: the timeline's first entry is the row's created_at (queuedEvent).
+      await this.messageInsert.execute(trx, chunk);
     }
     return rows;
   }
