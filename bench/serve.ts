@@ -11,6 +11,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { NewMessage } from '../src/messages/message.js';
 import { createLogger } from '../src/shared/logger.js';
+import { releaseStartupMemory } from '../src/shared/release-startup-memory.js';
 import type { FromServer, ToServer } from './lib/protocol.js';
 import { recipientFor } from './lib/util.js';
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const url = await app.http.listen({ port: config.port, host: config.host });
   const startNow = process.env.BENCH_START_DISPATCHER !== '0';
   if (startNow) app.start();
+  await releaseStartupMemory();
 
   // The orchestrator went away (even by kill -9): do not linger.
   process.on('disconnect', () => process.exit(0));

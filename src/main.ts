@@ -10,6 +10,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/load-config.js';
 import { createLogger } from './shared/logger.js';
+import { releaseStartupMemory } from './shared/release-startup-memory.js';
 import type { FirstAdmin } from './auth/ensure-first-admin.js';
 
 const VERSION = '0.1.0';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       firstAdmin: app.firstAdmin,
     }),
   );
+  await releaseStartupMemory();
 }
 
 /** dist/web of this checkout, whether running from dist/src/main.js or (tsx) src/main.ts. */
