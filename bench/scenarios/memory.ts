@@ -139,7 +139,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
     title,
     ran: [
       'RSS = VmRSS from /proc/PID/status of the server child (compiled `bench/serve.ts` on plain `node`, NODE_ENV=production, LOG_LEVEL=warn, SQLite, cloud mode pointed at the sandbox); peak = VmHWM.',
-      `Idle: dispatcher started as in production, ${settleMs / 1000} s after the ready message, no traffic.`,
+      `Idle: dispatcher started as in production, ${settleMs / 1000} s after the ready message, no traffic. Like \`main.ts\`, the server runs one low-memory GC once it is up (src/shared/release-startup-memory.ts); the peak (VmHWM) shows the RSS before it.`,
       `Queued: a server whose dispatcher is not started takes ${fmtInt(queued)} \`POST /api/whatsapp/notify\` (Prefer: respond-async, autocannon, 50 connections); RSS read ${settleMs / 1000} s after the last response. Then that process is killed and a fresh one started over the same SQLite file.`,
     ],
     figures,
