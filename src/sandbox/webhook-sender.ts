@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { request } from 'undici';
 import { toMetaJson } from './meta-json.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { WebhookFaultMode } from './webhook-faults.js';
@@ -283,18 +284,19 @@ export class WebhookSender {
     let isDelivered = false;
     let error: string | null = null;
     try {
-      const response = await fetch(this.url, {
+      // undici's request, not fetch: a fraction of the CPU per POST (no WHATWG streams, no body
+      // clone), which matters because the sandbox counts sends on the same event loop. No redirects.
+      const response = await request(this.url, {
         method: 'POST',
         headers: job.headers,
         body: record.body,
-        redirect: 'manual',
         signal: controller.signal,
       });
-      const text = await response.text();
-      record.httpStatus = response.status;
+      const text = await response.body.text();
+      record.httpStatus = response.statusCode;
       record.responseBody = text.slice(0, RESPONSE_PREVIEW_CHARS);
-      isDelivered = response.status >= 200 && response.status < 300;
-      if (!isDelivered) error = `HTTP ${response.status}`;
+      isDelivered = response.statusCode >= 200 && response.statusCode < 300;
+      if (!isDelivered) error = `HTTP ${response.statusCode}`;
     } catch (cause) {
       record.httpStatus = null;
       record.responseBody = null;
@@ -360,8 +362,10 @@ function describeFailure(cause: unknown, signal: AbortSignal): string {
     return reason instanceof Error ? reason.message : 'aborted';
   }
   if (cause instanceof Error) {
-    const code = (cause.cause as { code?: unknown } | undefined)?.code;
-    return typeof code === 'string' ? `${cause.message} (${code})` : cause.message;
+    const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' && !cause.message.includes(code)
+      ? `${cause.message} (${code})`
+      : cause.message;
   }
   return String(cause);
 }
