@@ -158,6 +158,19 @@ export class Dispatcher {
         await this.idle(1000);
         continue;
       }
+      // Never start a send whose claim is more than half gone. Waiting for the cap can outlast the lease: a
+      // busy process wins a small share of the shared schedule, and a claim holds up to a second of the
+      // whole cap. Once the lease has run out, another process reclaims the row and sends it too. The
+      // granted slots go unused (the rate drops, never above the cap). The rows are left to their lease:
+      // they are reclaimed when it runs out and then sent once, by whichever process claims them.
+      const leaseLeftMs = Number(rows[next]?.lease_expires_at ?? 0) - this.deps.clock.now();
+      if (leaseLeftMs < this.options.leaseMs / 2) {
+        this.deps.logger.warn(
+          { event: 'dispatcher.claim_stale', count: rows.length - next, leaseLeftMs },
+          'claimed messages waited too long for the throughput cap; left to their lease',
+        );
+        return;
+      }
       for (const row of rows.slice(next, next + granted)) {
         this.inFlight++;
         void this.processSafely(row).finally(() => {

@@ -2,7 +2,13 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import { controlRoutes, sendControlError } from './control-routes.js';
 import { graphFailure, sendGraphFailure } from './graph-errors.js';
 import { graphRoutes } from './graph-routes.js';
-import { DEFAULT_WINDOW_MS, SandboxState, type ResolvedWebhookOptions } from './sandbox-state.js';
+import {
+  DEFAULT_WINDOW_MS,
+  SandboxState,
+  type ResolvedWebhookOptions,
+  type SandboxInstrument,
+} from './sandbox-state.js';
+import { MAX_BATCH_STATUSES } from './status-batcher.js';
 import { DEFAULT_STATUS_DELAYS, type StatusDelays, type TemplateCategory } from './status-plan.js';
 import { DEFAULT_IDENTITY } from './webhook-payloads.js';
 
@@ -28,6 +34,12 @@ export interface SandboxWebhookOptions {
   maxQueue?: number;
   /** Per attempt. Default 10,000 ms. */
   timeoutMs?: number;
+  /**
+   * Batch statuses as Meta does under load: up to `maxStatuses` (2..1000) per POST, the first waiting at
+   * most `maxWaitMs` for others; one batch in flight per lane (`concurrency` lanes, a recipient always in
+   * the same one). Absent: one status per webhook (the default).
+   */
+  statusBatch?: { maxStatuses: number; maxWaitMs: number };
 }
 
 export interface SandboxOptions {
@@ -69,6 +81,8 @@ export interface SandboxOptions {
   enforceWindow?: boolean;
   /** The customer service window. Default 24 h. */
   windowMs?: number;
+  /** The standalone process's event-loop lag and priority, reported in the stats (`npm run sandbox`). */
+  instrument?: SandboxInstrument;
 }
 
 export interface Sandbox {
@@ -135,6 +149,7 @@ export function createSandboxState(options: SandboxOptions): SandboxState {
     windowMs: options.windowMs === undefined ? DEFAULT_WINDOW_MS : positive('windowMs', options.windowMs),
     ...(options.templates ? { templates: options.templates } : {}),
     ...(options.phoneNumberIds?.[0] === undefined ? {} : { defaultPhoneNumberId: options.phoneNumberIds[0] }),
+    ...(options.instrument ? { instrument: options.instrument } : {}),
   });
 }
 
@@ -163,6 +178,17 @@ function resolveWebhook(webhook: SandboxWebhookOptions): ResolvedWebhookOptions 
     concurrency: positive('webhook.concurrency', webhook.concurrency ?? DEFAULTS.webhookConcurrency),
     maxQueue: positive('webhook.maxQueue', webhook.maxQueue ?? DEFAULTS.webhookMaxQueue),
     timeoutMs: positive('webhook.timeoutMs', webhook.timeoutMs ?? DEFAULTS.webhookTimeoutMs),
+    statusBatch: webhook.statusBatch
+      ? {
+          maxStatuses: between(
+            'webhook.statusBatch.maxStatuses',
+            webhook.statusBatch.maxStatuses,
+            2,
+            MAX_BATCH_STATUSES,
+          ),
+          maxWaitMs: delay('webhook.statusBatch.maxWaitMs', webhook.statusBatch.maxWaitMs),
+        }
+      : null,
   };
 }
 
@@ -220,6 +246,13 @@ function count(name: string, value: number | undefined, fallback: number): numbe
 
 function positive(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new TypeError(`sandbox: ${name} must be an integer >= 1`);
+  return value;
+}
+
+function between(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`sandbox: ${name} must be an integer between ${min} and ${max}`);
+  }
   return value;
 }
 

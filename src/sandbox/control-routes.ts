@@ -45,7 +45,7 @@ export const controlRoutes: FastifyPluginCallback<{ state: SandboxState }> = (co
   control.get('/stats', () => state.stats());
 
   control.delete('/stats', () => {
-    state.sendStats.reset();
+    state.resetStats();
     return { reset: true };
   });
 

@@ -5,6 +5,7 @@ import type { GraphAccess } from './graph-access.js';
 import { graphFailure, sendGraphFailure } from './graph-errors.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { MAX_UPLOAD_BYTES } from './media-store.js';
+import { stampReceipt } from './receipt-time.js';
 import type { SandboxState } from './sandbox-state.js';
 import { registerSendRoute, type SendRouteOptions } from './send-route.js';
 
@@ -23,6 +24,13 @@ export async function graphRoutes(graph: FastifyInstance, options: GraphRoutesOp
   const { state, access, latencyMs } = options;
   // A host app that mounts the sandbox may have registered multipart already; a second one throws.
   if (!graph.hasContentTypeParser('multipart/form-data')) await graph.register(multipart);
+
+  // First of all hooks: the moment a request's headers were read is what the per-second counts use,
+  // not the moment its handler runs (after body parsing and the hooks below; ADR 0011).
+  graph.addHook('onRequest', (request, _reply, done) => {
+    stampReceipt(request, state.now());
+    done();
+  });
 
   if (latencyMs > 0) {
     graph.addHook('onRequest', async () => {

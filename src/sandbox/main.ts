@@ -3,10 +3,15 @@
  * environment: SANDBOX_PORT (3100), SANDBOX_HOST (127.0.0.1), SANDBOX_TOKENS (comma-separated,
  * default `sandbox-token`), SANDBOX_MAX_MPS (0 = unlimited), SANDBOX_LATENCY_MS (0), and for the
  * reply leg SANDBOX_WEBHOOK_URL (the service's webhook endpoint; unset = no webhooks),
- * SANDBOX_APP_SECRET (required with the URL: signs the webhooks) and SANDBOX_ENFORCE_WINDOW
- * (`true`/`false`, default false: 131047 for free-form messages outside the 24-hour window).
+ * SANDBOX_APP_SECRET (required with the URL: signs the webhooks), SANDBOX_WEBHOOK_CONCURRENCY (POSTs
+ * in flight, default 4), SANDBOX_WEBHOOK_BATCH (statuses per POST at most, as Meta batches under load;
+ * 0 = one status per webhook, the default) with SANDBOX_WEBHOOK_BATCH_MS (how long a batch waits to
+ * fill, default 50), and SANDBOX_ENFORCE_WINDOW (`true`/`false`, default false: 131047 for free-form
+ * messages outside the 24-hour window). Its stats report its event-loop lag and scheduling priority.
  */
+import os from 'node:os';
 import type { SandboxWebhookOptions } from './build-sandbox.js';
+import { EventLoopLagMonitor } from './event-loop-lag.js';
 import { startSandbox } from './start-sandbox.js';
 
 function readInteger(name: string, fallback: number): number {
@@ -32,7 +37,24 @@ function readWebhook(): SandboxWebhookOptions | undefined {
   if (url === undefined || url === '') return undefined;
   const appSecret = process.env.SANDBOX_APP_SECRET ?? '';
   if (appSecret === '') throw new Error('SANDBOX_APP_SECRET is required when SANDBOX_WEBHOOK_URL is set');
-  return { url, appSecret };
+  const concurrency = readInteger('SANDBOX_WEBHOOK_CONCURRENCY', 0);
+  const batch = readInteger('SANDBOX_WEBHOOK_BATCH', 0);
+  return {
+    url,
+    appSecret,
+    ...(concurrency > 0 ? { concurrency } : {}),
+    ...(batch > 1
+      ? { statusBatch: { maxStatuses: batch, maxWaitMs: readInteger('SANDBOX_WEBHOOK_BATCH_MS', 50) } }
+      : {}),
+  };
+}
+
+function niceness(): number | null {
+  try {
+    return os.getPriority();
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -41,7 +63,15 @@ async function main(): Promise<void> {
     .map((token) => token.trim())
     .filter((token) => token.length > 0);
   const webhook = readWebhook();
+  // The stats report how late this process's event loop ran and at which priority it ran: a counter
+  // that stalls counts late, so a reader can tell a real excess from a starved instrument.
+  const eventLoop = new EventLoopLagMonitor({ clock: Date.now });
+  eventLoop.start();
+  // Node loads its HTTP client on the first fetch (~300 ms of compiling on a loaded machine): do it
+  // now, not in the middle of the first sends (the first status webhook would stall their counting).
+  if (webhook) await (await fetch('data:,')).text();
   const sandbox = await startSandbox({
+    instrument: { eventLoop, niceness },
     port: readInteger('SANDBOX_PORT', 3100),
     host: process.env.SANDBOX_HOST ?? '127.0.0.1',
     tokens: tokens.length > 0 ? tokens : ['sandbox-token'],
@@ -52,6 +82,8 @@ async function main(): Promise<void> {
   });
   // eslint-disable-next-line no-console
   console.log(`WhatsApp Cloud API sandbox listening on ${sandbox.url} (inbox: ${sandbox.url}/sandbox/inbox)`);
+  // eslint-disable-next-line no-console
+  console.log(`pid ${process.pid}, nice ${String(niceness())}`);
   // eslint-disable-next-line no-console
   console.log(
     webhook

@@ -106,6 +106,11 @@ export class SandboxControlClient {
     return this.call('GET', '/sandbox/stats');
   }
 
+  /** Zeroes the send counters and the event-loop lag. */
+  resetStats(): Promise<{ reset: true }> {
+    return this.call('DELETE', '/sandbox/stats');
+  }
+
   duplicates(limit?: number): Promise<DuplicateReport> {
     return this.call('GET', `/sandbox/stats/duplicates${limit === undefined ? '' : `?limit=${limit}`}`);
   }

@@ -3,6 +3,7 @@ import type {
   WireInboundMessage,
   WireSendMessageRequest,
 } from '../whatsapp/wire-types.js';
+import type { EventLoopLagMonitor, EventLoopLagSnapshot } from './event-loop-lag.js';
 import { HeldRequests } from './held-requests.js';
 import { Inbox, type InboxItem, type InboxMessage, type InboxReply, type RecipientSummary } from './inbox.js';
 import { MediaStore } from './media-store.js';
@@ -16,6 +17,7 @@ import {
   type TappableButton,
 } from './phone-replies.js';
 import { parseScenarioInput, ScenarioBook, type Scenario, type ScenarioInput } from './scenarios.js';
+import { StatusBatcher } from './status-batcher.js';
 import { SendStats, type CallbackDataCount, type SendStatsSnapshot } from './send-stats.js';
 import { planStatuses, type StatusDelays, type TemplateCategory } from './status-plan.js';
 import { applyStatus, StatusReporter } from './status-reporter.js';
@@ -35,7 +37,12 @@ import {
   type AsyncErrorName,
   type WebhookIdentity,
 } from './webhook-payloads.js';
-import { WebhookSender, type WebhookDelivery, type WebhookSenderOptions } from './webhook-sender.js';
+import {
+  WebhookSender,
+  type WebhookCounts,
+  type WebhookDelivery,
+  type WebhookSenderOptions,
+} from './webhook-sender.js';
 
 export interface SandboxStateOptions {
   maxMessagesPerNumber: number;
@@ -56,6 +63,22 @@ export interface SandboxStateOptions {
   templates?: TemplateFacts[];
   /** Business number a reply goes to when nothing else says which. */
   defaultPhoneNumberId?: string;
+  /** The standalone sandbox's own process, for the stats (absent when it runs inside another app). */
+  instrument?: SandboxInstrument | null;
+}
+
+/** How responsive the sandbox process is: whether its per-second counts can be trusted under load. */
+export interface SandboxInstrument {
+  eventLoop: EventLoopLagMonitor;
+  /** The process's scheduling priority (nice, -20..19; lower runs first), or null when it cannot be read. */
+  niceness: () => number | null;
+}
+
+/** {@link SandboxInstrument} as the stats report it. */
+export interface SandboxProcessStats {
+  pid: number;
+  niceness: number | null;
+  eventLoop: EventLoopLagSnapshot;
 }
 
 /** Webhook settings with every default applied (build-sandbox.ts checks and fills them). */
@@ -63,6 +86,8 @@ export interface ResolvedWebhookOptions extends Omit<WebhookSenderOptions, 'logS
   identity: WebhookIdentity;
   statusDelaysMs: StatusDelays;
   readReceipts: boolean;
+  /** Several statuses per POST (one lane per POST in flight); null: one status per webhook. */
+  statusBatch: { maxStatuses: number; maxWaitMs: number } | null;
 }
 
 export interface TemplateFacts {
@@ -103,6 +128,10 @@ export class ReplyError extends Error {
 export interface SandboxStats extends SendStatsSnapshot {
   storedMessages: number;
   storedMedia: number;
+  /** The standalone sandbox's process (its event-loop lag since the last stats reset); null in-process. */
+  process: SandboxProcessStats | null;
+  /** Webhook outcomes since the last stats reset; null without a webhook URL. */
+  webhooks: WebhookCounts | null;
 }
 
 export interface AcceptInput {
@@ -112,6 +141,8 @@ export interface AcceptInput {
   request: WireSendMessageRequest;
   /** A scenario's asynchronous failure: accepted, then reported `failed` by webhook. */
   asyncFailure?: AsyncErrorName;
+  /** When the request arrived (ms since the epoch; default now): what the per-second counts use. */
+  receivedAt?: number;
 }
 
 export type MessageListener = (message: InboxMessage) => void;
@@ -139,6 +170,7 @@ export class SandboxState {
   private readonly windowMs: number;
   private readonly templates: TemplateFacts[];
   private readonly defaultPhoneNumberId: string | null;
+  private readonly instrument: SandboxInstrument | null;
   /** The business number of the newest accepted message: where a first reply goes by default. */
   private lastPhoneNumberId: string | null = null;
 
@@ -159,12 +191,23 @@ export class SandboxState {
       : null;
     this.reporter =
       this.webhooks && this.webhookOptions
-        ? new StatusReporter(this.webhooks, this.webhookFaults, this.webhookOptions.identity)
+        ? new StatusReporter(
+            this.webhooks,
+            this.webhookFaults,
+            this.webhookOptions.identity,
+            this.webhookOptions.statusBatch
+              ? new StatusBatcher(this.webhooks, this.webhookOptions.identity, {
+                  ...this.webhookOptions.statusBatch,
+                  lanes: this.webhookOptions.concurrency,
+                })
+              : null,
+          )
         : null;
     this.enforceWindow = options.enforceWindow ?? false;
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.templates = options.templates ?? [];
     this.defaultPhoneNumberId = options.defaultPhoneNumberId ?? null;
+    this.instrument = options.instrument ?? null;
   }
 
   /**
@@ -173,7 +216,7 @@ export class SandboxState {
    * enforced) or a scenario's async failure is reported `failed` instead.
    */
   accept(input: AcceptInput): InboxMessage {
-    const now = this.now();
+    const now = input.receivedAt ?? this.now();
     const message: InboxMessage = {
       direction: 'outbound',
       wamid: this.newWamid(input.waId),
@@ -368,11 +411,24 @@ export class SandboxState {
   }
 
   stats(): SandboxStats {
+    const now = this.now();
+    const instrument = this.instrument;
     return {
-      ...this.sendStats.snapshot(this.now()),
+      ...this.sendStats.snapshot(now),
       storedMessages: this.inbox.size,
       storedMedia: this.media.count,
+      process: instrument
+        ? { pid: process.pid, niceness: instrument.niceness(), eventLoop: instrument.eventLoop.snapshot(now) }
+        : null,
+      webhooks: this.webhooks?.counts() ?? null,
     };
+  }
+
+  /** Zeroes the send counters and the event-loop lag (`DELETE /sandbox/stats`). */
+  resetStats(): void {
+    this.sendStats.reset();
+    this.instrument?.eventLoop.reset();
+    this.webhooks?.resetCounts();
   }
 
   /** How many accepted sends carried this `biz_opaque_callback_data` (0 when unknown or forgotten). */
@@ -436,7 +492,7 @@ export class SandboxState {
     this.webhooks?.clearLog();
     this.webhookFaults.clear();
     this.inbox.clear();
-    this.sendStats.reset();
+    this.resetStats();
     this.scenarioBook.clear();
     this.media.clear();
     this.throughput.reset();

@@ -3,6 +3,7 @@ import type { WireSendMessageResponse } from '../whatsapp/wire-types.js';
 import { bearerToken, phoneNumberFailure, tokenFailure, type GraphAccess } from './graph-access.js';
 import { graphFailure, sendGraphFailure, type GraphFailure } from './graph-errors.js';
 import type { InboxMessage } from './inbox.js';
+import { receiptTime } from './receipt-time.js';
 import type { SandboxState } from './sandbox-state.js';
 import { faultOutcome } from './scenarios.js';
 import { validateSendRequest, type ContentContext } from './validate-send.js';
@@ -43,7 +44,10 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
     });
     if (!validation.ok) return refuse(reply, validation.failure);
     const callbackData = validation.request.biz_opaque_callback_data ?? null;
-    state.sendStats.recordAttempt(state.now(), callbackData);
+    // Counted at receipt, as Meta counts: a send that waited in this process's event loop or body
+    // parser still arrived when it arrived.
+    const receivedAt = receiptTime(request, state.now());
+    state.sendStats.recordAttempt(receivedAt, callbackData);
 
     const scenario = state.scenarioBook.take(validation.waId);
     const outcome = scenario ? faultOutcome(scenario) : null;
@@ -59,7 +63,7 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
       return reply;
     }
 
-    if (!state.throughput.tryTake(phoneNumberId, state.now())) {
+    if (!state.throughput.tryTake(phoneNumberId, receivedAt)) {
       // Meta sends no Retry-After here; the `throughput` scenario adds one to exercise that path.
       return refuse(
         reply,
@@ -71,6 +75,7 @@ export function registerSendRoute(graph: FastifyInstance, path: string, options:
       waId: validation.waId,
       type: validation.type,
       request: validation.request,
+      receivedAt,
       ...(outcome?.kind === 'async_failure' ? { asyncFailure: outcome.error } : {}),
     });
     const token = bearerToken(request);

@@ -133,6 +133,24 @@ describe('stats', () => {
   });
 });
 
+describe('counted at receipt', () => {
+  it('counts a send in the calendar second it arrived, not the one its handler ran in', async () => {
+    now = T0 + 450; // 50 ms before a second ends
+    const running = await start({ latencyMs: 100 });
+    // The clock crosses into the next second while the request waits (here: the latency, before the
+    // handler; under load: the event loop or the body parser).
+    const crossing = setTimeout(() => {
+      now = T0 + 600;
+    }, 20);
+    expect((await send(running, 'cb-1')).status).toBe(200);
+    clearTimeout(crossing);
+    const second = Math.floor((T0 + 450) / 1000);
+    expect(running.state.stats().perSecond).toEqual([{ second, count: 1 }]);
+    expect(running.state.stats().attemptsPerSecond).toEqual([{ second, attempts: 1, retries: 0 }]);
+    expect(running.state.messagesFor(PROVIDER)[0]?.receivedAt).toBe(new Date(T0 + 450).toISOString());
+  });
+});
+
 describe('latency', () => {
   it('delays every Graph answer by latencyMs but not the control API', { timeout: 15_000 }, async () => {
     const running = await start({ latencyMs: 3000, clock: Date.now });

@@ -1,5 +1,6 @@
 import type { WireStatus, WireStatusName } from '../whatsapp/wire-types.js';
 import type { InboxMessage } from './inbox.js';
+import type { StatusBatcher } from './status-batcher.js';
 import type { PlannedStatus } from './status-plan.js';
 import { statusPayload, type WebhookIdentity } from './webhook-payloads.js';
 import type { WebhookFaultBook, WebhookFaultMode } from './webhook-faults.js';
@@ -17,6 +18,8 @@ export class StatusReporter {
     private readonly sender: WebhookSender,
     private readonly faults: WebhookFaultBook,
     private readonly identity: WebhookIdentity,
+    /** When given, statuses go out batched (several per POST) instead of one per webhook. */
+    private readonly batcher: StatusBatcher | null = null,
   ) {}
 
   report(message: InboxMessage, plan: readonly PlannedStatus[]): void {
@@ -65,6 +68,11 @@ export class StatusReporter {
     const fate = this.faults.takeForWebhook(message.waId, names);
     if (fate === 'drop') {
       this.sender.recordDropped(payload, { ...info, faults: [...faults, 'drop'] });
+      return;
+    }
+    if (this.batcher) {
+      this.batcher.add(message, statuses, faults);
+      if (fate === 'duplicate') this.batcher.add(message, statuses, [...faults, 'duplicate']);
       return;
     }
     void this.sender.send(payload, info);

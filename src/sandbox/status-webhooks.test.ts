@@ -255,7 +255,7 @@ describe('delivery', () => {
     await sendAndSettle(sandbox, textMessage(PROVIDER));
     const [first] = sandbox.state.webhookDeliveries();
     expect(first).toMatchObject({ outcome: 'failed', attempts: 2, httpStatus: null });
-    expect(first!.error).toMatch(/fetch failed|ECONNREFUSED/);
+    expect(first!.error).toMatch(/ECONNREFUSED/);
     receiver = await startWebhookReceiver();
   });
 

@@ -52,6 +52,28 @@ export function statusPayload(
   return envelope(identity, { ...valueHead(identity, phoneNumberId), statuses });
 }
 
+/**
+ * Several statuses in one POST, as Meta may batch them ("aggregated and sent in a batch with a maximum of
+ * 1000 updates", Graph API webhooks): one change per business number, its statuses in order.
+ */
+export function statusBatchPayload(
+  identity: WebhookIdentity,
+  groups: readonly { phoneNumberId: string; statuses: WireStatus[] }[],
+): WireWebhookPayload {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: identity.wabaId,
+        changes: groups.map(({ phoneNumberId, statuses }) => ({
+          value: { ...valueHead(identity, phoneNumberId), statuses },
+          field: 'messages',
+        })),
+      },
+    ],
+  };
+}
+
 /** One inbound message with its sender's contact card (§6.8 D, E). */
 export function inboundPayload(
   identity: WebhookIdentity,

@@ -210,6 +210,8 @@ export class SandboxWatch {
   readonly acceptedPerSecond = new Map<number, number>();
   readonly attemptsPerSecond = new Map<number, number>();
   readonly retriesPerSecond = new Map<number, number>();
+  /** The standalone sandbox's longest event-loop lag per calendar second, in ms (absent in-process). */
+  readonly lagPerSecond = new Map<number, number>();
   latest: SandboxStats | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> = Promise.resolve();
@@ -240,6 +242,9 @@ export class SandboxWatch {
     for (const { second, attempts, retries } of stats.attemptsPerSecond) {
       this.attemptsPerSecond.set(second, attempts);
       this.retriesPerSecond.set(second, retries);
+    }
+    for (const { second, maxMs } of stats.process?.eventLoop.perSecond ?? []) {
+      this.lagPerSecond.set(second, maxMs);
     }
   }
 

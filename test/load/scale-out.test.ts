@@ -23,13 +23,22 @@ it.skipIf(!hasPostgres)(
     );
     // The cap is shared across processes (each applying it alone would allow 4 × cap), paced at 97 % of it
     // on the database's clock, each send at its own slot; a send woken over 10 ms late waits for a new slot
-    // instead of bunching (ADR 0006). By our send times no calendar second holds more than 98 here; the
-    // sandbox counts at receipt, so its own scheduling on this loaded machine adds jitter. Measured on the
-    // shared 2-core machine (load 3–8): 24 of 26 runs at most 99 per second at the sandbox, one 101 and one
-    // 105 (one second over each), so the bounds below are the tightest that held in every run, not "never
-    // over the cap".
-    // The previous limiter here: 105 with 2 seconds over; in the full soak 96 against 80, 45 seconds over.
-    // Seconds over: at most 2 (1 in every measured run; CI must not fail on one more second of receipt jitter).
+    // instead of bunching (ADR 0006). The sandbox counts at receipt, at nice -10, with batched statuses, and
+    // reports its event-loop lag (ADR 0011).
+    expect(report.sandboxLag, 'the sandbox reports its event-loop lag').not.toBeNull();
+    // A second above the cap while the sandbox was responsive is the limiter's fault, never allowed: each
+    // must follow a stall of the sandbox (at least 20 ms, the receipt-jitter budget of ADR 0006, in that
+    // second or the one before).
+    for (const over of report.sandboxLag?.overCapSeconds ?? []) {
+      expect(
+        Math.max(over.lagMs, over.lagBeforeMs),
+        `${over.accepted} accepted in second ${over.second} with the sandbox responsive`,
+      ).toBeGreaterThanOrEqual(20);
+    }
+    // A stall can still move a few sends into the next second on this shared 2-core machine, so the hard
+    // bounds stay those that held in every measured run: one limiter grant over the cap, at most 2 seconds.
+    // (Before ADR 0011: 24 of 26 runs at most 99 at the sandbox, one 101, one 105; the limiter before
+    // ADR 0006: 105 here, and 96 against 80 in the full soak, 45 seconds over.)
     expect(report.maxPerSecond).toBeLessThanOrEqual(MAX_MPS + grantSize(MAX_MPS));
     expect(report.secondsOverCap).toBeLessThanOrEqual(2);
     expect(report.meanPerSecond).toBeLessThanOrEqual(MAX_MPS);

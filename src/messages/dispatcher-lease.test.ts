@@ -1,0 +1,100 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { SendRequest, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
+import { Dispatcher } from './dispatcher.js';
+import type { MessageNotifier } from './message-notifier.js';
+import type { Completion, MessageRow, Outbox } from './outbox.js';
+import type { ThroughputLimiter } from './throughput-limiter.js';
+
+const LEASE_MS = 1000;
+
+function row(index: number, claimedAt: number): MessageRow {
+  return {
+    id: `m-${index}`,
+    direction: 'outbound',
+    phone_number_id: '100000000000555',
+    recipient: '+573005550000',
+    kind: 'text',
+    payload: JSON.stringify({ kind: 'text', body: `message ${index}` }),
+    status: 'sending',
+    attempts: 1,
+    wamid: null,
+    idempotency_key: null,
+    request_hash: null,
+    ticket_id: null,
+    last_error: null,
+    next_attempt_at: claimedAt,
+    lease_owner: 'me',
+    lease_expires_at: claimedAt + LEASE_MS,
+    created_at: claimedAt,
+    updated_at: claimedAt,
+    fallback_payload: null,
+  };
+}
+
+describe('Dispatcher: claims and the throughput cap', () => {
+  it('never starts a send whose claim is more than half gone while it waited for the cap', async () => {
+    let now = 1_780_000_000_000;
+    const claims = [Array.from({ length: 10 }, (_, index) => row(index, now))];
+    const sent: string[] = [];
+    const completed: Completion[] = [];
+    // The outbox's methods the dispatcher calls here; the rest of the class is not needed.
+    const outbox = {
+      claimDue: () => Promise.resolve(claims.shift() ?? []),
+      complete: (completion: Completion) => {
+        completed.push(completion);
+        return Promise.resolve(true);
+      },
+      reclaimExpiredLeases: () => Promise.resolve(0),
+    } as unknown as Outbox;
+    const client: WhatsAppClient = {
+      sendMessage: (request: SendRequest) => {
+        sent.push(request.callbackData ?? '');
+        return Promise.resolve({ ok: true, wamid: `wamid.${sent.length}`, waId: null });
+      },
+      uploadMedia: () => Promise.reject(new Error('not used')),
+    };
+    // A busy process's share of the cap: one slot every 200 ms.
+    const limiter: ThroughputLimiter = {
+      acquire: () => {
+        now += 200;
+        return Promise.resolve(1);
+      },
+    };
+    const warnings: unknown[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+    const dispatcher = new Dispatcher(
+      {
+        outbox,
+        client,
+        limiter,
+        notifier: { notify: () => undefined } as unknown as MessageNotifier,
+        logger,
+        clock: { now: () => now },
+        random: () => 0.5,
+        windows: null,
+      },
+      {
+        owner: 'me',
+        concurrency: 10,
+        leaseMs: LEASE_MS,
+        maxAttempts: 10,
+        retryBaseMs: 1000,
+        pollIntervalMs: 20,
+        claimBatch: 10,
+      },
+    );
+    dispatcher.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await dispatcher.stop(1000);
+
+    // Granted at +200 ms (800 ms of lease left) and +400 ms (600 ms): sent. At +600 ms only 400 ms was
+    // left, less than half the lease: that send and the rest of the claim are left to the lease, for
+    // another process to reclaim and send once.
+    expect(sent).toEqual(['m-0', 'm-1']);
+    expect(completed.map((completion) => completion.id)).toEqual(['m-0', 'm-1']);
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ event: 'dispatcher.claim_stale', count: 8, leaseLeftMs: 400 }),
+    );
+  });
+});
