@@ -4,7 +4,7 @@
  * and a young generation grown to its maximum (2 × 16 MB), which V8 keeps committed while the process
  * idles. An ordinary collection (`gc()`) does not give it back; the heap profiler's "collect garbage"
  * (what DevTools' trash-can button does) runs V8's low-memory collection, which also shrinks the young
- * generation: an idle server drops from ~140 MB to ~105 MB of RSS (BENCHMARKS.md, scenario e; ADR 0011). Under
+ * generation: an idle server drops from ~140 MB to ~105 MB of RSS (BENCHMARKS.md, scenario e; ADR 0012). Under
  * load the young generation grows again as V8 sees fit, so request throughput is unchanged.
  *
  * The session is in-process (node:inspector's Session opens no port). Resolves with whether the
