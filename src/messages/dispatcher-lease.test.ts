@@ -38,6 +38,7 @@ describe('Dispatcher: claims and the throughput cap', () => {
     const claims = [Array.from({ length: 10 }, (_, index) => row(index, now))];
     const sent: string[] = [];
     const completed: Completion[] = [];
+    const released: string[] = [];
     // The outbox's methods the dispatcher calls here; the rest of the class is not needed.
     const outbox = {
       claimDue: () => Promise.resolve(claims.shift() ?? []),
@@ -46,6 +47,12 @@ describe('Dispatcher: claims and the throughput cap', () => {
         return Promise.resolve(true);
       },
       reclaimExpiredLeases: () => Promise.resolve(0),
+      // Renewed once at start (the timer's next turn is after the test): until the claim's own expiry.
+      renewLeases: (_owner: string, leaseMs: number) => Promise.resolve(now + leaseMs),
+      releaseClaims: (ids: readonly string[]) => {
+        released.push(...ids);
+        return Promise.resolve(ids.length);
+      },
     } as unknown as Outbox;
     const client: WhatsAppClient = {
       sendMessage: (request: SendRequest) => {
@@ -89,12 +96,13 @@ describe('Dispatcher: claims and the throughput cap', () => {
     await dispatcher.stop(1000);
 
     // Granted at +200 ms (800 ms of lease left) and +400 ms (600 ms): sent. At +600 ms only 400 ms was
-    // left, less than half the lease: that send and the rest of the claim are left to the lease, for
-    // another process to reclaim and send once.
+    // left (no renewal since), less than half the lease: that send and the rest of the claim are handed
+    // back (due again, attempt refunded), to be sent once by whichever process claims them next.
     expect(sent).toEqual(['m-0', 'm-1']);
     expect(completed.map((completion) => completion.id)).toEqual(['m-0', 'm-1']);
+    expect(released).toEqual(['m-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7', 'm-8', 'm-9']);
     expect(warnings).toContainEqual(
-      expect.objectContaining({ event: 'dispatcher.claim_stale', count: 8, leaseLeftMs: 400 }),
+      expect.objectContaining({ event: 'dispatcher.claim_stale', count: 8, released: 8, leaseLeftMs: 400 }),
     );
   });
 });

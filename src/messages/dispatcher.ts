@@ -63,6 +63,8 @@ export class Dispatcher {
   private readonly abort = new AbortController();
   private loopDone: Promise<void> = Promise.resolve();
   private reclaimTimer: NodeJS.Timeout | null = null;
+  /** Every lease this process held at its last renewal runs at least until then (epoch ms). */
+  private leasesRenewedUntil = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** Pauses sending while the Graph API cannot be reached (graph-circuit.ts). */
   private readonly circuit = new GraphCircuit();
@@ -82,10 +84,11 @@ export class Dispatcher {
     if (this.state !== 'created') throw new Error(`dispatcher cannot start from ${this.state}`);
     this.state = 'running';
     this.loopDone = this.loop();
-    const reclaimEvery = Math.max(250, Math.floor(this.options.leaseMs / 4));
-    this.reclaimTimer = setInterval(() => void this.reclaim(), reclaimEvery);
+    // Renewing our leases and reclaiming dead processes' share one timer, four times per lease.
+    const leaseCheckEvery = Math.max(250, Math.floor(this.options.leaseMs / 4));
+    this.reclaimTimer = setInterval(() => void this.maintainLeases(), leaseCheckEvery);
     this.reclaimTimer.unref();
-    void this.reclaim();
+    void this.maintainLeases();
   }
 
   /** Ends claiming, then waits up to `timeoutMs` for sends in flight; their leases cover the rest. */
@@ -158,16 +161,18 @@ export class Dispatcher {
         await this.idle(1000);
         continue;
       }
-      // Never start a send whose claim is more than half gone. Waiting for the cap can outlast the lease: a
-      // busy process wins a small share of the shared schedule, and a claim holds up to a second of the
-      // whole cap. Once the lease has run out, another process reclaims the row and sends it too. The
-      // granted slots go unused (the rate drops, never above the cap). The rows are left to their lease:
-      // they are reclaimed when it runs out and then sent once, by whichever process claims them.
-      const leaseLeftMs = Number(rows[next]?.lease_expires_at ?? 0) - this.deps.clock.now();
+      // Never start a send whose claim is more than half gone. Leases are renewed while this process
+      // lives (maintainLeases), so this happens only when renewals fall behind (a starved process): another
+      // process could soon reclaim the rows and send them too. The rows are handed back, due at once with
+      // their attempt refunded, and the granted slots go unused (the rate drops, never above the cap).
+      const leaseLeftMs =
+        Math.max(Number(rows[next]?.lease_expires_at ?? 0), this.leasesRenewedUntil) - this.deps.clock.now();
       if (leaseLeftMs < this.options.leaseMs / 2) {
+        const left = rows.slice(next).map((row) => row.id);
+        const released = await this.deps.outbox.releaseClaims(left, this.options.owner).catch(() => 0);
         this.deps.logger.warn(
-          { event: 'dispatcher.claim_stale', count: rows.length - next, leaseLeftMs },
-          'claimed messages waited too long for the throughput cap; left to their lease',
+          { event: 'dispatcher.claim_stale', count: left.length, released, leaseLeftMs },
+          'claimed messages waited too long for the throughput cap; handed back',
         );
         return;
       }
@@ -390,7 +395,21 @@ export class Dispatcher {
           ? null
           : { recipient: row.recipient, until: now + decision.holdRecipientMs },
       refundAttempt: isUnsent,
+      mayHaveBeenSent: failure.isAmbiguous,
     };
+  }
+
+  /** Renews this process's leases, then takes back messages whose claim expired (a dead process's). */
+  private async maintainLeases(): Promise<void> {
+    try {
+      this.leasesRenewedUntil = await this.deps.outbox.renewLeases(this.options.owner, this.options.leaseMs);
+    } catch (error) {
+      this.deps.logger.error(
+        { event: 'dispatcher.lease_renewal_failed', err: error },
+        'could not renew leases',
+      );
+    }
+    await this.reclaim();
   }
 
   private async reclaim(): Promise<void> {

@@ -28,6 +28,12 @@ export type Completion =
       holdRecipient: { recipient: string; until: number } | null;
       /** The request never left this machine (connection refused, DNS): the attempt is given back. */
       refundAttempt: boolean;
+      /**
+       * No answer, but the request may have reached Meta (a timeout, a reset mid-request): if Meta accepted
+       * it, the retry sends the message twice. Recorded on the timeline (`mayHaveBeenSent`), so such a
+       * duplicate can be told from one we caused.
+       */
+      mayHaveBeenSent: boolean;
     }
   | {
       id: string;
@@ -207,6 +213,46 @@ export class Outbox {
           ${lock})
       returning *`.execute(this.db);
     return result.rows;
+  }
+
+  /**
+   * Extends every lease `owner` still holds (messages it is sending or about to send) to `now + leaseMs`,
+   * so a live process that is slow (a long wait for the cap, a starved CPU, a slow Graph answer) keeps its
+   * claims and only a dead process's leases run out. Returns the new expiry.
+   */
+  async renewLeases(owner: string, leaseMs: number): Promise<number> {
+    const now = this.clock.now();
+    const until = now + leaseMs;
+    await this.db
+      .updateTable('messages')
+      .set({ lease_expires_at: until })
+      .where('status', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .execute();
+    return until;
+  }
+
+  /**
+   * Hands back claimed messages this process will not send (their claim is about to run out): due again
+   * at once, with the claim's attempt given back. Only rows still claimed by `owner` change.
+   */
+  async releaseClaims(ids: readonly string[], owner: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const now = this.clock.now();
+    const result = await this.db
+      .updateTable('messages')
+      .set({
+        status: sql<string>`case when attempts <= 1 then 'queued' else 'retrying' end`,
+        attempts: sql<number>`attempts - 1`,
+        lease_owner: null,
+        lease_expires_at: null,
+        updated_at: now,
+      })
+      .where('id', 'in', [...ids])
+      .where('status', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /**
@@ -407,7 +453,11 @@ function completionDetail(item: Completion): Record<string, unknown> {
         ? { wamid: item.wamid, sentAs: 'template', reason: 'window closed' }
         : { wamid: item.wamid };
     case 'retrying':
-      return { error: item.error, nextAttemptAt: new Date(item.nextAttemptAt).toISOString() };
+      return {
+        error: item.error,
+        nextAttemptAt: new Date(item.nextAttemptAt).toISOString(),
+        ...(item.mayHaveBeenSent ? { mayHaveBeenSent: true } : {}),
+      };
     case 'failed':
       return { error: item.error };
   }

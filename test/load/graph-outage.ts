@@ -24,6 +24,7 @@ import {
   sleep,
   splitDuplicates,
   statusCounts,
+  unansweredAttempts,
   waitFor,
   waitForOutboxSettled,
   type Distribution,
@@ -202,7 +203,11 @@ export async function runGraphOutage(options: GraphOutageOptions): Promise<Graph
             .executeTakeFirstOrThrow()
         ).count,
       ),
-      duplicates: splitDuplicates(sandbox.state.duplicates()),
+      duplicates: splitDuplicates(
+        sandbox.state.duplicates(),
+        () => false,
+        await unansweredAttempts(database.db),
+      ),
     };
     log(`  total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await server.stop(10_000);
@@ -226,6 +231,6 @@ export function describeGraphOutage(report: GraphOutageReport): string[] {
     `- After the return: ${Number.isNaN(report.firstAcceptAfterSeconds) ? 'no accept at all (nothing was left to send)' : `first accept ${report.firstAcceptAfterSeconds.toFixed(1)} s later`}; nothing left to send **${report.recoverySeconds.toFixed(1)} s** later.`,
     `- Final statuses: ${JSON.stringify(report.statuses)}; failed by reason: ${JSON.stringify(report.failedBy)}; lost, stuck or failed: **${report.badEnds}**.`,
     `- Attempts per message (outbox count; refused connections are not counted): max ${a.max} of a budget of ${o.maxAttempts}, p99 ${a.p99}, p50 ${a.p50}, mean ${a.mean.toFixed(2)}; ${report.retriedMessages.toLocaleString('en-US')} messages were retried.`,
-    `- Sent twice: **${d.afterLostAnswer}** extra accepts after an answer lost when the connections were reset (allowed), **${d.unexplained}** other (must be 0)${d.unexplainedIds.length > 0 ? `: ${d.unexplainedIds.slice(0, 5).join(', ')}` : ''}.`,
+    `- Sent twice: **${d.afterLostAnswer}** extra accepts after an answer lost when the connections were reset (allowed), **${d.afterNoAnswer}** after an attempt that got no answer in time though Meta had accepted it (allowed), **${d.unexplained}** other (must be 0)${d.unexplainedIds.length > 0 ? `: ${d.unexplainedIds.slice(0, 5).join(', ')}` : ''}.`,
   ];
 }

@@ -337,6 +337,25 @@ export interface OutcomeRow {
   whatsappCode: number | null;
 }
 
+/**
+ * Per message id, how many of its attempts our side recorded as unanswered although the request may have
+ * reached Meta: `retrying` events marked `mayHaveBeenSent` and `lease_expired` events (a process died
+ * mid-send). Only such attempts can make Meta accept a message twice.
+ */
+export async function unansweredAttempts(db: Database): Promise<Map<string, number>> {
+  const rows = await db.db
+    .selectFrom('message_events')
+    .select(['message_id', 'status', 'detail'])
+    .where('status', 'in', ['retrying', 'lease_expired'])
+    .execute();
+  const counts = new Map<string, number>();
+  for (const row of rows) {
+    if (row.status === 'retrying' && !(row.detail ?? '').includes('"mayHaveBeenSent":true')) continue;
+    counts.set(row.message_id, (counts.get(row.message_id) ?? 0) + 1);
+  }
+  return counts;
+}
+
 export async function readOutcomes(db: Database): Promise<OutcomeRow[]> {
   const rows = await db.db
     .selectFrom('messages')
@@ -373,6 +392,12 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): Recor
 export interface DuplicateSplit {
   /** Extra accepts explained by an earlier accept whose answer was lost (Meta had it; the client timed out). */
   afterLostAnswer: number;
+  /**
+   * Extra accepts explained by an attempt our side recorded as unanswered though it may have reached Meta
+   * (`mayHaveBeenSent`: a timeout, a reset mid-request): an answer lost in transit that the sandbox could not
+   * see as lost (it wrote the answer to a connection the client had already given up on).
+   */
+  afterNoAnswer: number;
   /** Extra accepts explained otherwise (e.g. an expected category given by the scenario). */
   explained: number;
   /** Every other extra accept: a bug. */
@@ -389,9 +414,12 @@ export interface DuplicateSplit {
 export function splitDuplicates(
   duplicates: readonly CallbackDataCount[],
   isExpected: (callbackData: string) => boolean = () => false,
+  /** Per message: its attempts recorded as unanswered-but-maybe-sent (see unansweredAttempts). */
+  unanswered: ReadonlyMap<string, number> = new Map(),
 ): DuplicateSplit {
   const split: DuplicateSplit = {
     afterLostAnswer: 0,
+    afterNoAnswer: 0,
     explained: 0,
     unexplained: 0,
     unexplainedIds: [],
@@ -403,6 +431,13 @@ export function splitDuplicates(
     const lost = Math.min(extra, duplicate.answersLost);
     split.afterLostAnswer += lost;
     extra -= lost;
+    // Each lost answer the sandbox saw is also one of our unanswered attempts: count the rest only.
+    const noAnswer = Math.min(
+      extra,
+      Math.max(0, (unanswered.get(duplicate.callbackData) ?? 0) - duplicate.answersLost),
+    );
+    split.afterNoAnswer += noAnswer;
+    extra -= noAnswer;
     if (extra === 0) continue;
     if (isExpected(duplicate.callbackData)) {
       split.explained += extra;
