@@ -48,7 +48,8 @@ describe('Dispatcher: claims and the throughput cap', () => {
       },
       reclaimExpiredLeases: () => Promise.resolve(0),
       // Renewed once at start (the timer's next turn is after the test): until the claim's own expiry.
-      renewLeases: (_owner: string, leaseMs: number) => Promise.resolve(now + leaseMs),
+      renewLeases: (_owner: string, _ids: readonly string[], leaseMs: number) =>
+        Promise.resolve(now + leaseMs),
       releaseClaims: (ids: readonly string[]) => {
         released.push(...ids);
         return Promise.resolve(ids.length);

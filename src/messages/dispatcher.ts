@@ -65,6 +65,8 @@ export class Dispatcher {
   private reclaimTimer: NodeJS.Timeout | null = null;
   /** Every lease this process held at its last renewal runs at least until then (epoch ms). */
   private leasesRenewedUntil = 0;
+  /** Messages claimed by this process and not yet recorded (sent, retrying, failed) or handed back. */
+  private readonly held = new Set<string>();
   private readonly idleWaiters = new Set<() => void>();
   /** Pauses sending while the Graph API cannot be reached (graph-circuit.ts). */
   private readonly circuit = new GraphCircuit();
@@ -128,6 +130,7 @@ export class Dispatcher {
       let rows: MessageRow[];
       try {
         rows = await this.deps.outbox.claimDue(admitted.count, this.options.owner, this.options.leaseMs);
+        for (const row of rows) this.held.add(row.id);
         if (this.circuit.state === 'probing') {
           this.probeId = rows[0]?.id ?? null;
           if (this.probeId === null) this.circuit.abandonProbe();
@@ -169,6 +172,7 @@ export class Dispatcher {
         Math.max(Number(rows[next]?.lease_expires_at ?? 0), this.leasesRenewedUntil) - this.deps.clock.now();
       if (leaseLeftMs < this.options.leaseMs / 2) {
         const left = rows.slice(next).map((row) => row.id);
+        for (const id of left) this.held.delete(id);
         const released = await this.deps.outbox.releaseClaims(left, this.options.owner).catch(() => 0);
         this.deps.logger.warn(
           { event: 'dispatcher.claim_stale', count: left.length, released, leaseLeftMs },
@@ -179,6 +183,7 @@ export class Dispatcher {
       for (const row of rows.slice(next, next + granted)) {
         this.inFlight++;
         void this.processSafely(row).finally(() => {
+          this.held.delete(row.id);
           this.inFlight--;
           for (const resolve of this.idleWaiters) resolve();
         });
@@ -402,7 +407,11 @@ export class Dispatcher {
   /** Renews this process's leases, then takes back messages whose claim expired (a dead process's). */
   private async maintainLeases(): Promise<void> {
     try {
-      this.leasesRenewedUntil = await this.deps.outbox.renewLeases(this.options.owner, this.options.leaseMs);
+      this.leasesRenewedUntil = await this.deps.outbox.renewLeases(
+        this.options.owner,
+        [...this.held],
+        this.options.leaseMs,
+      );
     } catch (error) {
       this.deps.logger.error(
         { event: 'dispatcher.lease_renewal_failed', err: error },

@@ -216,19 +216,24 @@ export class Outbox {
   }
 
   /**
-   * Extends every lease `owner` still holds (messages it is sending or about to send) to `now + leaseMs`,
-   * so a live process that is slow (a long wait for the cap, a starved CPU, a slow Graph answer) keeps its
-   * claims and only a dead process's leases run out. Returns the new expiry.
+   * Extends the leases of the messages `owner` is still working on (`ids`: claimed and not yet recorded) to
+   * `now + leaseMs`, so a live process that is slow (a long wait for the cap, a starved CPU, a slow Graph
+   * answer) keeps its claims and only a dead process's leases run out. A message whose outcome could not
+   * be recorded is no longer among `ids`: its lease runs out and it is sent again (its timeline says so).
+   * Returns the new expiry.
    */
-  async renewLeases(owner: string, leaseMs: number): Promise<number> {
+  async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<number> {
     const now = this.clock.now();
     const until = now + leaseMs;
-    await this.db
-      .updateTable('messages')
-      .set({ lease_expires_at: until })
-      .where('status', '=', 'sending')
-      .where('lease_owner', '=', owner)
-      .execute();
+    for (let start = 0; start < ids.length; start += 500) {
+      await this.db
+        .updateTable('messages')
+        .set({ lease_expires_at: until })
+        .where('id', 'in', ids.slice(start, start + 500))
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .execute();
+    }
     return until;
   }
 
