@@ -41,17 +41,7 @@ export class MessageStore {
       // The order we learned of events (UUIDv7 ids); `at` is each event's own time (Meta's, to the second).
       .orderBy('id')
       .execute();
-    const stored = events.map(
-      (e): MessageEvent => ({
-        status: e.status as MessageEventType,
-        at: new Date(e.at).toISOString(),
-        detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
-      }),
-    );
-    return {
-      ...toMessageView(row),
-      events: row.direction === 'outbound' ? [queuedEvent(row.created_at), ...stored] : stored,
-    };
+    return { ...toMessageView(row), events: messageTimeline(row, events) };
   }
 
   /** Newest first; the cursor is the last item's (created_at, id). */
@@ -71,6 +61,24 @@ export class MessageStore {
     const row = await this.db.selectFrom('messages').select('status').where('id', '=', id).executeTakeFirst();
     return row === undefined ? null : (row.status as MessageStatus);
   }
+}
+
+/**
+ * A message's timeline from its stored event rows (in the order we learned of them): an outbound one
+ * starts with `queued` at its creation, which is not stored (queuedEvent).
+ */
+export function messageTimeline(
+  message: Pick<MessageRow, 'direction' | 'created_at'>,
+  events: readonly { status: string; at: number; detail: string | null }[],
+): MessageEvent[] {
+  const stored = events.map(
+    (e): MessageEvent => ({
+      status: e.status as MessageEventType,
+      at: new Date(e.at).toISOString(),
+      detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
+    }),
+  );
+  return message.direction === 'outbound' ? [queuedEvent(message.created_at), ...stored] : stored;
 }
 
 export function toMessageView(row: MessageRow): MessageView {

@@ -3,7 +3,7 @@ import { newestFirstPage } from '../db/newest-first-page.js';
 import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
-import { queuedEvent } from '../messages/message.js';
+import { messageTimeline } from '../messages/message-store.js';
 import { AssignmentStore } from './assignment-store.js';
 import {
   formatTicketNumber,
@@ -234,16 +234,10 @@ export class TicketStore {
             ? null
             : { code: lastError.code, message: lastError.message, whatsappCode: lastError.whatsappCode },
         createdAt: new Date(m.created_at).toISOString(),
-        events: [
-          queuedEvent(m.created_at),
-          ...events
-            .filter((e) => e.message_id === m.id)
-            .map((e) => ({
-              status: e.status,
-              at: new Date(e.at).toISOString(),
-              detail: e.detail === null ? null : (JSON.parse(e.detail) as Record<string, unknown>),
-            })),
-        ],
+        events: messageTimeline(
+          m,
+          events.filter((e) => e.message_id === m.id),
+        ),
       };
     });
   }
