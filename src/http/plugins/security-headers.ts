@@ -38,17 +38,12 @@ export function helmetHeaders(): Readonly<Record<string, string>> {
     // Helmet removes X-Powered-By; Fastify never sets it.
     removeHeader: (name: string) => headers.delete(name.toLowerCase()),
   };
-  let failure: unknown = null;
+  // A bad option throws when the middleware is built; with fixed directives it never calls `next(error)`.
   helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY } })(
     {} as IncomingMessage,
     recorder as unknown as ServerResponse,
-    (error?: unknown) => {
-      failure = error ?? null;
-    },
+    () => undefined,
   );
-  if (failure !== null) {
-    throw failure instanceof Error ? failure : new Error('helmet refused the security header options');
-  }
   return Object.fromEntries(headers);
 }
 
