@@ -1,3 +1,5 @@
+import { PerSecondWindow } from './per-second-window.js';
+
 /** How many calendar seconds of per-second lag the monitor keeps (as the send stats do). */
 export const LAG_WINDOW_SECONDS = 120;
 
@@ -49,8 +51,8 @@ export class EventLoopLagMonitor {
   private ticks = 0;
   private sumMs = 0;
   private maxMs = 0;
-  private readonly seconds: SecondLag[] = Array.from({ length: LAG_WINDOW_SECONDS }, () => ({
-    second: -1,
+  private readonly seconds = new PerSecondWindow<SecondLag>(LAG_WINDOW_SECONDS, (second) => ({
+    second,
     maxMs: 0,
   }));
   private timer: NodeJS.Timeout | null = null;
@@ -88,18 +90,11 @@ export class EventLoopLagMonitor {
     this.ticks += 1;
     this.sumMs += lagMs;
     if (lagMs > this.maxMs) this.maxMs = lagMs;
-    const second = Math.floor(nowMs / 1000);
-    const slot = this.seconds[second % LAG_WINDOW_SECONDS];
-    if (slot === undefined) return;
-    if (slot.second !== second) {
-      slot.second = second;
-      slot.maxMs = 0;
-    }
+    const slot = this.seconds.at(nowMs);
     if (lagMs > slot.maxMs) slot.maxMs = lagMs;
   }
 
   snapshot(nowMs: number): EventLoopLagSnapshot {
-    const current = Math.floor(nowMs / 1000);
     return {
       resolutionMs: this.resolutionMs,
       ticks: this.ticks,
@@ -107,10 +102,7 @@ export class EventLoopLagMonitor {
       p99Ms: this.percentile(0.99),
       p50Ms: this.percentile(0.5),
       meanMs: this.ticks === 0 ? 0 : round(this.sumMs / this.ticks),
-      perSecond: this.seconds
-        .filter((slot) => slot.second > current - LAG_WINDOW_SECONDS && slot.second <= current)
-        .sort((a, b) => a.second - b.second)
-        .map((slot) => ({ second: slot.second, maxMs: round(slot.maxMs) })),
+      perSecond: this.seconds.recent(nowMs).map((slot) => ({ ...slot, maxMs: round(slot.maxMs) })),
     };
   }
 
@@ -119,10 +111,7 @@ export class EventLoopLagMonitor {
     this.ticks = 0;
     this.sumMs = 0;
     this.maxMs = 0;
-    for (const slot of this.seconds) {
-      slot.second = -1;
-      slot.maxMs = 0;
-    }
+    this.seconds.clear();
   }
 
   /** The upper edge of the bucket holding the q-quantile (never above the max seen). */

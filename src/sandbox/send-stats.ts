@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PerSecondWindow } from './per-second-window.js';
 import { RingBuffer } from './ring-buffer.js';
 
 /** How many seconds of per-second history the stats keep. */
@@ -82,16 +83,16 @@ export class SendStats {
   private rejected = 0;
   private hung = 0;
   private rejectedByCode = new Map<string, number>();
-  private readonly seconds: SecondCount[] = Array.from({ length: PER_SECOND_WINDOW }, () => ({
-    second: -1,
+  private readonly seconds = new PerSecondWindow<SecondCount>(PER_SECOND_WINDOW, (second) => ({
+    second,
     count: 0,
   }));
   private maxPerSecond = 0;
   private duplicateAccepts = 0;
   private attempts = 0;
   private retries = 0;
-  private readonly attemptSeconds: SecondAttempts[] = Array.from({ length: PER_SECOND_WINDOW }, () => ({
-    second: -1,
+  private readonly attemptSeconds = new PerSecondWindow<SecondAttempts>(PER_SECOND_WINDOW, (second) => ({
+    second,
     attempts: 0,
     retries: 0,
   }));
@@ -114,16 +115,9 @@ export class SendStats {
 
   recordAccepted(nowMs: number, callbackData: string | null): void {
     this.accepted += 1;
-    const second = Math.floor(nowMs / 1000);
-    const slot = this.seconds[second % PER_SECOND_WINDOW];
-    if (slot) {
-      if (slot.second !== second) {
-        slot.second = second;
-        slot.count = 0;
-      }
-      slot.count += 1;
-      if (slot.count > this.maxPerSecond) this.maxPerSecond = slot.count;
-    }
+    const slot = this.seconds.at(nowMs);
+    slot.count += 1;
+    if (slot.count > this.maxPerSecond) this.maxPerSecond = slot.count;
     if (callbackData !== null) this.countCallbackData(callbackData);
   }
 
@@ -140,14 +134,7 @@ export class SendStats {
       record.attempts += 1;
     }
     if (isRetry) this.retries += 1;
-    const second = Math.floor(nowMs / 1000);
-    const slot = this.attemptSeconds[second % PER_SECOND_WINDOW];
-    if (!slot) return;
-    if (slot.second !== second) {
-      slot.second = second;
-      slot.attempts = 0;
-      slot.retries = 0;
-    }
+    const slot = this.attemptSeconds.at(nowMs);
     slot.attempts += 1;
     if (isRetry) slot.retries += 1;
     if (slot.attempts > this.maxAttemptsPerSecond) this.maxAttemptsPerSecond = slot.attempts;
@@ -205,26 +192,18 @@ export class SendStats {
   }
 
   snapshot(nowMs: number): SendStatsSnapshot {
-    const current = Math.floor(nowMs / 1000);
-    const perSecond = this.seconds
-      .filter((slot) => slot.second > current - PER_SECOND_WINDOW && slot.second <= current)
-      .sort((a, b) => a.second - b.second)
-      .map((slot) => ({ ...slot }));
     return {
       requests: this.requests,
       accepted: this.accepted,
       rejected: this.rejected,
       rejectedByCode: Object.fromEntries(this.rejectedByCode),
       hung: this.hung,
-      perSecond,
+      perSecond: this.seconds.recent(nowMs),
       maxPerSecond: this.maxPerSecond,
       duplicateAccepts: this.duplicateAccepts,
       attempts: this.attempts,
       retries: this.retries,
-      attemptsPerSecond: this.attemptSeconds
-        .filter((slot) => slot.second > current - PER_SECOND_WINDOW && slot.second <= current)
-        .sort((a, b) => a.second - b.second)
-        .map((slot) => ({ ...slot })),
+      attemptsPerSecond: this.attemptSeconds.recent(nowMs),
       maxRetriesPerSecond: this.maxRetriesPerSecond,
       maxAttemptsPerSecond: this.maxAttemptsPerSecond,
       lostAnswers: this.lostAnswers,
@@ -238,19 +217,12 @@ export class SendStats {
     this.rejected = 0;
     this.hung = 0;
     this.rejectedByCode = new Map();
-    for (const slot of this.seconds) {
-      slot.second = -1;
-      slot.count = 0;
-    }
+    this.seconds.clear();
     this.maxPerSecond = 0;
     this.duplicateAccepts = 0;
     this.attempts = 0;
     this.retries = 0;
-    for (const slot of this.attemptSeconds) {
-      slot.second = -1;
-      slot.attempts = 0;
-      slot.retries = 0;
-    }
+    this.attemptSeconds.clear();
     this.maxRetriesPerSecond = 0;
     this.maxAttemptsPerSecond = 0;
     this.lostAnswers = 0;
