@@ -54,3 +54,11 @@ export function errorText(error: unknown): string {
 export function recipientFor(index: number, spread: number): string {
   return `57300${String(index % spread).padStart(7, '0')}`;
 }
+
+/** The middle value (the lower of the two middle ones for an even count): always one of `values`. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (middle === undefined) throw new Error('median of nothing');
+  return middle;
+}

@@ -12,6 +12,7 @@ import { frameworkErrorHandler, registerErrorEnvelope } from './plugins/error-en
 import { countRequests, metricsRoute } from './plugins/metrics.js';
 import { rateLimitHook, registerRateLimiting } from './plugins/rate-limit.js';
 import { rejectNulCharacters } from './plugins/reject-nul.js';
+import { lazyChildLogger } from './plugins/request-logger.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { buildValidatorCompiler } from './plugins/validators.js';
 import { registerSessionCookies, sessionOrApiKeyGuard } from './plugins/session-auth.js';
@@ -64,6 +65,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     genReqId: requestIdGenerator(),
+    childLoggerFactory: lazyChildLogger,
     trustProxy:
       typeof options.trustProxy === 'object' ? [...options.trustProxy] : (options.trustProxy ?? false),
     frameworkErrors: frameworkErrorHandler,

@@ -15,33 +15,30 @@ const NO_KEY: ApiKeyCheck = { isValid: false, fingerprint: null };
 
 /**
  * Checks a request's `x-api-key` against every key in constant time (SHA-256 digests compared with
- * timingSafeEqual). The answer is kept for the request, so the rate limiter and the guard that both ask
- * look once. A key that has matched is remembered (at most one entry per configured key, since only the
- * exact key matches), so a busy client's requests skip the hashing: looking up a string someone already
- * proved they hold tells nothing about any other string, and a wrong key always takes the full check.
+ * timingSafeEqual). A key that has matched is remembered (at most one entry per configured key, since
+ * only the exact key matches), so a busy client's requests skip the hashing: looking up a string someone
+ * already proved they hold tells nothing about any other string, and a wrong key always takes the full
+ * check. The rate limiter and the guard both ask for every request; the last refused string is
+ * remembered too, so a wrong key is hashed once per request, not twice.
  */
 export function createApiKeyMatcher(keys: readonly string[]): ApiKeyMatcher {
   const digests = keys.map(digest);
   const proven = new Map<string, ApiKeyCheck>();
-  const checked = new WeakMap<FastifyRequest, ApiKeyCheck>();
+  let lastRefused: string | null = null;
   return (request) => {
-    const known = checked.get(request);
-    if (known !== undefined) return known;
     const presented = request.headers['x-api-key'];
-    let check = NO_KEY;
-    if (typeof presented === 'string' && presented !== '') {
-      check = proven.get(presented) ?? NO_KEY;
-      if (check === NO_KEY) {
-        const candidate = digest(presented);
-        let isMatch = false;
-        for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
-        if (isMatch) {
-          check = { isValid: true, fingerprint: candidate.toString('hex').slice(0, 16) };
-          proven.set(presented, check);
-        }
-      }
+    if (typeof presented !== 'string' || presented === '' || presented === lastRefused) return NO_KEY;
+    const known = proven.get(presented);
+    if (known !== undefined) return known;
+    const candidate = digest(presented);
+    let isMatch = false;
+    for (const expected of digests) isMatch = timingSafeEqual(candidate, expected) || isMatch;
+    if (!isMatch) {
+      lastRefused = presented;
+      return NO_KEY;
     }
-    checked.set(request, check);
+    const check: ApiKeyCheck = { isValid: true, fingerprint: candidate.toString('hex').slice(0, 16) };
+    proven.set(presented, check);
     return check;
   };
 }
