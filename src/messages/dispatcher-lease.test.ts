@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SendRequest, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, MAX_LATE_STARTS } from './dispatcher.js';
 import type { MessageNotifier } from './message-notifier.js';
 import type { Completion, MessageRow, Outbox } from './outbox.js';
 import type { ThroughputLimiter } from './throughput-limiter.js';
@@ -66,7 +66,7 @@ describe('Dispatcher: claims and the throughput cap', () => {
     const limiter: ThroughputLimiter = {
       acquire: () => {
         now += 200;
-        return Promise.resolve(1);
+        return Promise.resolve({ count: 1, startBy: [] });
       },
     };
     const warnings: unknown[] = [];
@@ -105,5 +105,103 @@ describe('Dispatcher: claims and the throughput cap', () => {
     expect(warnings).toContainEqual(
       expect.objectContaining({ event: 'dispatcher.claim_stale', count: 8, released: 8, leaseLeftMs: 400 }),
     );
+  });
+});
+
+describe('Dispatcher: sends that miss their throughput slot', () => {
+  /** A dispatcher over one claimed message, a client that answers late_start `lateTimes` times, then sends. */
+  async function run(lateTimes: number) {
+    const now = 1_780_000_000_000;
+    const claims = [[row(0, now)]];
+    const sends: { startBy: number | undefined }[] = [];
+    const completed: Completion[] = [];
+    const outbox = {
+      claimDue: () => Promise.resolve(claims.shift() ?? []),
+      complete: (completion: Completion) => {
+        completed.push(completion);
+        return Promise.resolve(true);
+      },
+      reclaimExpiredLeases: () => Promise.resolve(0),
+      renewLeases: (_owner: string, _ids: readonly string[], leaseMs: number) =>
+        Promise.resolve(now + leaseMs),
+      releaseClaims: () => Promise.resolve(0),
+    } as unknown as Outbox;
+    const client: WhatsAppClient = {
+      sendMessage: (request: SendRequest) => {
+        sends.push({ startBy: request.startBy });
+        if (sends.length <= lateTimes) {
+          return Promise.resolve({
+            ok: false,
+            failure: {
+              kind: 'late_start',
+              httpStatus: null,
+              whatsappCode: null,
+              message: 'not sent: it would have started 12.0 ms after its throughput slot',
+              details: null,
+              fbtraceId: null,
+              retryAfterMs: null,
+              isAmbiguous: false,
+            },
+          });
+        }
+        return Promise.resolve({ ok: true, wamid: 'wamid.1', waId: null });
+      },
+      uploadMedia: () => Promise.reject(new Error('not used')),
+    };
+    // Each grant's deadline is numbered, so the test can tell which slot a send was given.
+    let grants = 0;
+    const limiter: ThroughputLimiter = {
+      acquire: () => Promise.resolve({ count: 1, startBy: [++grants * 1000] }),
+    };
+    const dispatcher = new Dispatcher(
+      {
+        outbox,
+        client,
+        limiter,
+        notifier: { notify: () => undefined } as unknown as MessageNotifier,
+        logger: pino({ level: 'silent' }),
+        clock: { now: () => now },
+        random: () => 0.5,
+        windows: null,
+      },
+      {
+        owner: 'me',
+        concurrency: 10,
+        leaseMs: LEASE_MS,
+        maxAttempts: 10,
+        retryBaseMs: 1000,
+        pollIntervalMs: 20,
+        claimBatch: 10,
+      },
+    );
+    dispatcher.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await dispatcher.stop(1000);
+    return { sends, completed, grants, lateStarts: dispatcher.lateStarts };
+  }
+
+  it('passes each send its slot deadline and sends once when it starts in time', async () => {
+    const { sends, completed, grants } = await run(0);
+    expect(sends).toEqual([{ startBy: 1000 }]);
+    expect(grants).toBe(1);
+    expect(completed).toMatchObject([{ id: 'm-0', outcome: 'sent' }]);
+  });
+
+  it('takes a new slot for a send that could not start in its own, without using up an attempt', async () => {
+    const { sends, completed, grants, lateStarts } = await run(2);
+    // Late twice, each time with a fresh slot's deadline; the third goes out. One outcome, recorded once.
+    expect(sends).toEqual([{ startBy: 1000 }, { startBy: 2000 }, { startBy: 3000 }]);
+    expect(grants).toBe(3);
+    expect(lateStarts).toBe(2);
+    expect(completed).toEqual([expect.objectContaining({ id: 'm-0', outcome: 'sent', wamid: 'wamid.1' })]);
+  });
+
+  it(`goes without a deadline after ${MAX_LATE_STARTS} late starts: a starved process still makes progress`, async () => {
+    const { sends, completed, lateStarts } = await run(MAX_LATE_STARTS);
+    expect(sends).toHaveLength(MAX_LATE_STARTS + 1);
+    expect(sends.slice(0, MAX_LATE_STARTS).every((send) => send.startBy !== undefined)).toBe(true);
+    expect(sends.at(-1)).toEqual({ startBy: undefined });
+    expect(lateStarts).toBe(MAX_LATE_STARTS);
+    expect(completed).toMatchObject([{ id: 'm-0', outcome: 'sent' }]);
   });
 });

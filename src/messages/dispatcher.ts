@@ -5,6 +5,7 @@ import { maskPhoneNumber } from '../whatsapp/phone-number.js';
 import type {
   OutgoingMessage,
   SendFailure,
+  SendRequest,
   SendResult,
   WhatsAppClient,
 } from '../whatsapp/whatsapp-client.js';
@@ -15,7 +16,10 @@ import type { MessageNotifier } from './message-notifier.js';
 import type { Completion, MessageRow, Outbox } from './outbox.js';
 import { GraphCircuit } from './graph-circuit.js';
 import { decideRetry, type RetryDecision } from './retry-policy.js';
-import type { ThroughputLimiter } from './throughput-limiter.js';
+import type { Grant, ThroughputLimiter } from './throughput-limiter.js';
+
+/** Sends that miss their slot's deadline before one goes without a deadline (it must still go out). */
+export const MAX_LATE_STARTS = 3;
 
 export interface DispatcherOptions {
   owner: string;
@@ -72,6 +76,8 @@ export class Dispatcher {
   private readonly circuit = new GraphCircuit();
   /** The message sent to test whether the Graph API is back, while the circuit probes. */
   private probeId: string | null = null;
+  /** Sends that could not start within their throughput slot and took a new one (tests, diagnostics). */
+  lateStarts = 0;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -152,9 +158,9 @@ export class Dispatcher {
   private async sendWithinCap(rows: MessageRow[]): Promise<void> {
     let next = 0;
     while (next < rows.length) {
-      let granted: number;
+      let grant: Grant;
       try {
-        granted = await this.deps.limiter.acquire(rows.length - next, this.abort.signal);
+        grant = await this.deps.limiter.acquire(rows.length - next, this.abort.signal);
       } catch (error) {
         if (this.abort.signal.aborted) return; // stopping: the leases hand these rows back
         this.deps.logger.error(
@@ -180,22 +186,22 @@ export class Dispatcher {
         );
         return;
       }
-      for (const row of rows.slice(next, next + granted)) {
+      rows.slice(next, next + grant.count).forEach((row, index) => {
         this.inFlight++;
-        void this.processSafely(row).finally(() => {
+        void this.processSafely(row, grant.startBy[index] ?? null).finally(() => {
           this.held.delete(row.id);
           this.inFlight--;
           for (const resolve of this.idleWaiters) resolve();
         });
-      }
-      next += granted;
+      });
+      next += grant.count;
     }
   }
 
   /** A message that cannot be processed fails alone; it never stops the loop or the process. */
-  private async processSafely(row: MessageRow): Promise<void> {
+  private async processSafely(row: MessageRow, startBy: number | null): Promise<void> {
     try {
-      await this.process(row);
+      await this.process(row, startBy);
     } catch (error) {
       this.deps.logger.error(
         { event: 'dispatcher.process_failed', messageId: row.id, err: error },
@@ -224,8 +230,8 @@ export class Dispatcher {
     }
   }
 
-  private async process(row: MessageRow): Promise<void> {
-    const { client, outbox, logger, clock } = this.deps;
+  private async process(row: MessageRow, startBy: number | null): Promise<void> {
+    const { outbox, logger, clock } = this.deps;
     const to = maskPhoneNumber(row.recipient);
     const message = parsePayload(row.payload);
     if (message === null) {
@@ -262,7 +268,12 @@ export class Dispatcher {
       !(await this.deps.windows.isOpen(row.recipient));
     const toSend = isWindowClosed && fallback !== null ? fallback : message;
     const startedAt = clock.now();
-    const result = await client.sendMessage({ to: row.recipient, message: toSend, callbackData: row.id });
+    const result = await this.sendInSlot(
+      row,
+      { to: row.recipient, message: toSend, callbackData: row.id },
+      startBy,
+    );
+    if (result === null) return; // stopping, or the cap's schedule is unreachable: handed back unsent
     const latencyMs = clock.now() - startedAt;
     this.recordReach(result);
     let completion: Completion;
@@ -343,6 +354,47 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Sends within the throughput slot the request was granted: a request that could not start writing by
+   * its slot's deadline (`startBy`) was not sent at all (`late_start`), so it takes a new slot and goes
+   * again; it never reaches Meta late, where it would crowd the next calendar second of the cap. After
+   * MAX_LATE_STARTS such tries it goes without a deadline, as a starved process must still make progress.
+   * Null when no new slot can be had (the dispatcher stops, the limiter's store fails): the claim is then
+   * handed back, unsent and with its attempt refunded.
+   */
+  private async sendInSlot(
+    row: MessageRow,
+    request: SendRequest,
+    startBy: number | null,
+  ): Promise<SendResult | null> {
+    let deadline = startBy;
+    for (let lateStarts = 0; ; lateStarts++) {
+      const result = await this.deps.client.sendMessage(
+        deadline === null ? request : { ...request, startBy: deadline },
+      );
+      if (result.ok || result.failure.kind !== 'late_start') return result;
+      this.lateStarts++;
+      this.deps.metrics?.onLateStart();
+      this.deps.logger.debug(
+        { event: 'whatsapp.late_start', messageId: row.id, lateStarts: lateStarts + 1 },
+        'send could not start within its throughput slot; taking a new slot',
+      );
+      try {
+        const grant = await this.deps.limiter.acquire(1, this.abort.signal);
+        deadline = lateStarts + 1 >= MAX_LATE_STARTS ? null : (grant.startBy[0] ?? null);
+      } catch (error) {
+        if (!this.abort.signal.aborted) {
+          this.deps.logger.error(
+            { event: 'dispatcher.limiter_failed', err: error },
+            'throughput limiter failed',
+          );
+        }
+        await this.deps.outbox.releaseClaims([row.id], this.options.owner).catch(() => 0);
+        return null;
+      }
+    }
+  }
+
   private async reportFailure(row: MessageRow, error: MessageError, fallbackQueued: boolean): Promise<void> {
     if (this.deps.onFailed === undefined) return;
     try {
@@ -361,8 +413,8 @@ export class Dispatcher {
       failureClass === 'pair_rate'
         ? await this.deps.outbox.recipientPairFailures(row.recipient).catch(() => 0)
         : 0;
-    // Never reached Meta (connection refused, DNS): it does not count against the attempt budget.
-    const isUnsent = neverLeft(failure);
+    // Never reached Meta (connection refused, DNS, a late start): it does not count against the attempt budget.
+    const isUnsent = neverLeft(failure) || failure.kind === 'late_start';
     const decision = decideRetry({
       failureClass,
       attempts: isUnsent ? row.attempts - 1 : row.attempts,

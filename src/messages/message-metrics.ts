@@ -19,6 +19,8 @@ export interface MessageMetrics {
   onWebhookEvent(type: 'status' | 'inbound' | 'account_error'): void;
   /** Claims that expired (their process died mid-send) were handed back to the queue. */
   onLeasesReclaimed(count: number): void;
+  /** A send could not start within its throughput slot; nothing was sent and it took a new slot. */
+  onLateStart(): void;
 }
 
 export const NO_MESSAGE_METRICS: MessageMetrics = {
@@ -26,4 +28,5 @@ export const NO_MESSAGE_METRICS: MessageMetrics = {
   onStatusChange: () => undefined,
   onWebhookEvent: () => undefined,
   onLeasesReclaimed: () => undefined,
+  onLateStart: () => undefined,
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type Grant,
   grantSize,
   HEADROOM,
   LATE_TOLERANCE_MS,
@@ -153,7 +154,7 @@ describe('throughput limiter', () => {
     await store.reserve('n', 10, interval);
     time.t = 0;
     let granted = 0;
-    const acquiring = limiter.acquire(1).then((count) => (granted = count));
+    const acquiring = limiter.acquire(1).then((grant) => (granted = grant.count));
     await time.run(() => granted > 0);
     expect(granted).toBe(1);
     // Reserved at the store's "now" + 10 slots; the store read its clock mid-trip (t = 2), the answer came
@@ -202,7 +203,7 @@ describe('throughput limiter', () => {
     const store = databaseStore(time, { othersAhead: 4 });
     const limiter = limiterOn(store, time);
     let granted = 0;
-    const acquiring = limiter.acquire(1).then((count) => (granted = count));
+    const acquiring = limiter.acquire(1).then((grant) => (granted = grant.count));
     await time.run(() => granted > 0);
     await acquiring;
     const reservation = store.calls[0];
@@ -212,16 +213,19 @@ describe('throughput limiter', () => {
     expect(time.sleeps).toHaveLength(2);
   });
 
-  it('sends each slot at its own time, not a grant at once', async () => {
+  it('sends each slot at its own time, not a grant at once, each with its own deadline to start', async () => {
     const time = new FakeTime();
     const limiter = limiterOn(databaseStore(time), time);
     const sendTimes: number[] = [];
+    const deadlines: number[] = [];
     let done = false;
     void (async () => {
       let left = 20;
       while (left > 0) {
-        const count = await limiter.acquire(left);
+        const { count, startBy } = await limiter.acquire(left);
+        expect(startBy).toHaveLength(count);
         for (let index = 0; index < count; index++) sendTimes.push(time.t);
+        deadlines.push(...startBy);
         left -= count;
       }
       done = true;
@@ -231,6 +235,10 @@ describe('throughput limiter', () => {
     for (let index = 1; index < sendTimes.length; index++) {
       expect((sendTimes[index] ?? 0) - (sendTimes[index - 1] ?? 0)).toBeCloseTo(limiter.intervalMs, 2);
     }
+    // Woken on time, each send may still start until LATE_TOLERANCE_MS after its slot, on the same clock.
+    deadlines.forEach((deadline, index) =>
+      expect(deadline - (sendTimes[index] ?? 0)).toBeCloseTo(LATE_TOLERANCE_MS, 2),
+    );
   });
 
   it('a late wake does not send: the passed slots are given up and it waits for a new one', async () => {
@@ -242,7 +250,7 @@ describe('throughput limiter', () => {
     const interval = limiter.intervalMs;
     await store.reserve('n', 8, interval); // the schedule is 8 slots ahead: the limiter has to wait
     let granted = 0;
-    const acquiring = limiter.acquire(10).then((count) => (granted = count));
+    const acquiring = limiter.acquire(10).then((grant) => (granted = grant.count));
     await time.run(() => granted > 0);
     await acquiring;
     // Not the 4 slots of its grant at once (3 of them had passed too): one send, on a fresh slot, on time.
@@ -260,11 +268,12 @@ describe('throughput limiter', () => {
     const time = new FakeTime(() => 100); // every wake-up is 100 ms late, on a busy schedule
     const store = databaseStore(time, { othersAhead: 8 });
     const limiter = limiterOn(store, time);
-    let granted = 0;
-    const acquiring = limiter.acquire(10).then((count) => (granted = count));
-    await time.run(() => granted > 0);
+    let granted: Grant | null = null;
+    const acquiring = limiter.acquire(10).then((grant) => (granted = grant));
+    await time.run(() => granted !== null);
     await acquiring;
-    expect(granted).toBe(1);
+    // Alone, and with no deadline to start (it must go out at last).
+    expect(granted).toEqual({ count: 1, startBy: [Number.POSITIVE_INFINITY] });
     expect(limiter.lateSends).toBe(1);
     expect(time.sleeps).toHaveLength(MAX_LATE_RETRIES + 1);
   });
@@ -275,7 +284,7 @@ describe('throughput limiter', () => {
     const store = databaseStore(time, { roundTripMs: 60 });
     const limiter = limiterOn(store, time);
     let granted = 0;
-    const acquiring = limiter.acquire(1).then((count) => (granted = count));
+    const acquiring = limiter.acquire(1).then((grant) => (granted = grant.count));
     await time.run(() => granted > 0);
     await acquiring;
     expect(granted).toBe(1);
@@ -294,7 +303,7 @@ describe('throughput limiter', () => {
       void (async () => {
         let left = perProcess;
         while (left > 0) {
-          const count = await limiter.acquire(Math.min(left, 50));
+          const { count } = await limiter.acquire(Math.min(left, 50));
           for (let index = 0; index < count; index++) sendTimes.push(time.t);
           left -= count;
         }
@@ -332,7 +341,7 @@ describe('throughput limiter', () => {
     void (async () => {
       let left = 200;
       while (left > 0) {
-        const count = await limiter.acquire(left);
+        const { count } = await limiter.acquire(left);
         counts.push(count);
         left -= count;
       }
@@ -366,6 +375,6 @@ describe('throughput limiter', () => {
   });
 
   it('lets everything through when the cap is lifted', async () => {
-    expect(await UNLIMITED.acquire(500)).toBe(500);
+    expect(await UNLIMITED.acquire(500)).toEqual({ count: 500, startBy: [] });
   });
 });

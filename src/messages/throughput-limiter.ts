@@ -17,16 +17,35 @@ import type pg from 'pg';
  * - A send that wakes later than LATE_TOLERANCE_MS after its slot (CPU starvation, a slow round trip) does
  *   not go: the slots that passed are dropped (which only lowers the rate) and it reserves again, at most
  *   MAX_LATE_RETRIES times; after that it goes, alone, so a starved process still makes progress.
+ * - Waking in time is not enough: the send must also reach the wire in time. Each grant says by when
+ *   (`startBy`); the Cloud API client checks it the moment the request would be written to its
+ *   connection, and a send past it comes back unsent and asks for a new slot (Dispatcher).
  */
 export interface ThroughputLimiter {
   /**
    * Resolves with how many sends (1..max) may start now, after waiting for their slot; rejects with the
    * signal's reason when it is aborted while waiting (nothing may be sent then).
    */
-  acquire(max: number, signal?: AbortSignal): Promise<number>;
+  acquire(max: number, signal?: AbortSignal): Promise<Grant>;
 }
 
-export const UNLIMITED: ThroughputLimiter = { acquire: (max) => Promise.resolve(max) };
+export interface Grant {
+  /** How many sends may start now. */
+  count: number;
+  /**
+   * For each of them, the instant (the limiter's monotonic clock: performance.now() in production) after
+   * which it must not start writing to the wire: its slot's start plus LATE_TOLERANCE_MS. A send that
+   * cannot start by then (no free connection, a stall between the grant and the write) does not go and
+   * asks for a new slot instead. Empty when sends are not paced (no cap).
+   */
+  startBy: readonly number[];
+}
+
+const NO_DEADLINES: readonly number[] = [];
+
+export const UNLIMITED: ThroughputLimiter = {
+  acquire: (max) => Promise.resolve({ count: max, startBy: NO_DEADLINES }),
+};
 
 /**
  * Pace at 97 % of the cap. 100 % would leave no room for any lateness: one send a millisecond late at a
@@ -122,7 +141,7 @@ export class PacedLimiter implements ThroughputLimiter {
     this.sleep = options.sleep ?? sleep;
   }
 
-  async acquire(max: number, signal?: AbortSignal): Promise<number> {
+  async acquire(max: number, signal?: AbortSignal): Promise<Grant> {
     signal?.throwIfAborted();
     const wanted = Math.max(1, Math.floor(max));
     let lateWakes = 0;
@@ -148,22 +167,23 @@ export class PacedLimiter implements ThroughputLimiter {
           lateWakes++;
           continue; // dropPassed() gives up this slot and every other one that passed; wait for the next
         }
-        // Starved again and again: go, but alone (the other passed slots are given up, never bunched).
+        // Starved again and again: go, but alone (the other passed slots are given up, never bunched),
+        // with no deadline: a process that never wakes in time must still make progress.
         this.slots.shift();
         this.lateSends++;
         this.dropPassed();
-        return 1;
+        return { count: 1, startBy: [Number.POSITIVE_INFINITY] };
       }
       this.slots.shift();
-      let count = 1;
+      const startBy = [slot.lateFrom + LATE_TOLERANCE_MS];
       // Slots that are due too (high rates: a timer cannot fire every millisecond) go together, each
       // within the tolerance of its own start.
-      for (let next = this.slots[0]; next !== undefined && count < wanted; next = this.slots[0]) {
+      for (let next = this.slots[0]; next !== undefined && startBy.length < wanted; next = this.slots[0]) {
         if (next.at > now || now - next.at > LATE_TOLERANCE_MS) break;
         this.slots.shift();
-        count++;
+        startBy.push(next.lateFrom + LATE_TOLERANCE_MS);
       }
-      return count;
+      return { count: startBy.length, startBy };
     }
   }
 

@@ -66,6 +66,11 @@ export function createMetrics(options: MetricsOptions): AppMetrics {
     help: 'Claimed messages handed back to the queue after their lease expired (a process died mid-send).',
     registers,
   });
+  const lateStarts = new Counter({
+    name: 'khk_whatsapp_late_starts_total',
+    help: 'Sends that could not start within their throughput slot (a starved process, no free connection): not sent, given a new slot.',
+    registers,
+  });
   const webhookEvents = new Counter({
     name: 'khk_webhook_events_total',
     help: 'Events parsed from stored webhook deliveries, by type.',
@@ -143,6 +148,9 @@ export function createMetrics(options: MetricsOptions): AppMetrics {
       },
       onLeasesReclaimed(count) {
         reclaimed.inc(count);
+      },
+      onLateStart() {
+        lateStarts.inc();
       },
     },
     http: {

@@ -473,6 +473,72 @@ describe('createCloudApiClient failures', () => {
   });
 });
 
+/** Keeps the event loop busy for `ms` (a starved process between a send's call and its write). */
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}
+
+describe('createCloudApiClient startBy (the throughput slot)', () => {
+  it('sends a request that starts before its deadline', async () => {
+    const server = await startGraphServer(sendSuccess);
+    const result = await clientFor(server.baseUrl).sendMessage({
+      ...textRequest,
+      startBy: performance.now() + 5000,
+    });
+    expect(result).toMatchObject({ ok: true, wamid: WAMID });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('writes nothing when the request reaches its connection after the deadline: a late_start, never ambiguous', async () => {
+    const server = await startGraphServer(sendSuccess);
+    // A new host needs a new connection, so the request is written only once it is connected, on a later
+    // turn of the event loop; the loop is held past the deadline meanwhile, as a starved process would be.
+    const sending = clientFor(server.baseUrl).sendMessage({ ...textRequest, startBy: performance.now() + 5 });
+    blockEventLoop(30);
+    const failure = expectFailure(await sending);
+    expect(failure).toMatchObject({ kind: 'late_start', isAmbiguous: false, httpStatus: null });
+    expect(failure.message).toMatch(/^not sent: it would have started \d+\.\d ms after its throughput slot$/);
+    expect(classifyFailure(failure)).toBe('transient');
+    // Give a request that was written anyway the time to arrive: none was.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.received).toHaveLength(0);
+    // The pool is still usable: the next send in time goes out.
+    const next = await clientFor(server.baseUrl).sendMessage({
+      ...textRequest,
+      startBy: performance.now() + 5000,
+    });
+    expect(next.ok).toBe(true);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('checks the deadline before calling an injected fetch (which cannot tell when it writes)', async () => {
+    const calls: string[] = [];
+    const client = createCloudApiClient({
+      baseUrl: 'http://graph.test',
+      apiVersion: 'v24.0',
+      phoneNumberId: PHONE_NUMBER_ID,
+      token: TOKEN,
+      timeoutMs: 2000,
+      fetch: (input) => {
+        calls.push(input instanceof Request ? input.url : input.toString());
+        return Promise.resolve(
+          new Response(JSON.stringify({ messages: [{ id: WAMID }] }), {
+            headers: { 'content-type': 'application/json' },
+          }),
+        );
+      },
+    });
+    const late = expectFailure(await client.sendMessage({ ...textRequest, startBy: performance.now() - 1 }));
+    expect(late.kind).toBe('late_start');
+    expect(calls).toHaveLength(0);
+    expect((await client.sendMessage({ ...textRequest, startBy: performance.now() + 5000 })).ok).toBe(true);
+    expect(calls).toHaveLength(1);
+  });
+});
+
 describe('createCloudApiClient uploadMedia', () => {
   it('POSTs multipart/form-data to /{version}/{phone-number-id}/media and returns the media id', async () => {
     const server = await startGraphServer(replyJson(200, { id: '1479537139650973' }));

@@ -1,4 +1,4 @@
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, DecoratorHandler, request as undiciRequest, type Dispatcher } from 'undici';
 import { toWireSendRequest } from './outgoing-message.js';
 import type {
   MediaUpload,
@@ -52,10 +52,16 @@ export function createCloudApiClient(options: CloudApiClientOptions): WhatsAppCl
   return {
     async sendMessage(request: SendRequest): Promise<SendResult> {
       const body = JSON.stringify(toWireSendRequest(request));
-      const result =
-        messagesEndpoint.pool === null
-          ? await postToGraph(messagesEndpoint, { body, contentType: 'application/json' })
-          : await postJsonWithPool(messagesEndpoint, messagesEndpoint.pool, body);
+      const startBy = request.startBy ?? Number.POSITIVE_INFINITY;
+      let result: GraphCallResult;
+      if (messagesEndpoint.pool !== null) {
+        result = await postJsonWithPool(messagesEndpoint, messagesEndpoint.pool, body, startBy);
+      } else if (performance.now() > startBy) {
+        // A replaced transport (tests) cannot tell when the request is written: checked just before instead.
+        result = { ok: false, failure: lateStartFailure(startBy) };
+      } else {
+        result = await postToGraph(messagesEndpoint, { body, contentType: 'application/json' });
+      }
       return result.ok ? readSendResponse(result.body, result.httpStatus) : result;
     },
     async uploadMedia(upload: MediaUpload): Promise<UploadResult> {
@@ -100,22 +106,77 @@ function graphEndpoint(options: CloudApiClientOptions, edge: 'messages' | 'media
   };
 }
 
-let pool: Agent | null = null;
+let pool: Dispatcher | null = null;
 
 // One pool per process: connections to the Graph host are reused across clients and sends.
-function sharedPool(): Agent {
-  pool ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 10_000 } });
+function sharedPool(): Dispatcher {
+  pool ??= new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: { timeout: 10_000 },
+  }).compose(refuseLateStarts);
   return pool;
+}
+
+/** Thrown into undici when a request reaches its connection after its `startBy`: nothing was written. */
+class LateStartError extends Error {
+  override readonly name = 'LateStartError';
+}
+
+/** The request options of one send: undici's, plus the deadline the interceptor below reads. */
+type TimedRequestOptions = Dispatcher.DispatchOptions & { startBy?: number };
+
+/**
+ * An undici interceptor: a request with a `startBy` is checked at `onConnect`, which undici calls right
+ * before it writes the request to a connection (after any wait for a free or new connection). Past the
+ * deadline it is aborted there, before a byte is written, so it cannot reach Meta late and crowd the
+ * next second of the cap.
+ */
+function refuseLateStarts(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
+  return (options: TimedRequestOptions, handler) => {
+    const { startBy } = options;
+    if (startBy === undefined || startBy === Number.POSITIVE_INFINITY) return dispatch(options, handler);
+    return dispatch(options, new StartByHandler(handler, startBy));
+  };
+}
+
+/**
+ * undici's DecoratorHandler forwards every handler callback to the one it wraps; its type declarations
+ * (undici 6) leave the methods out, so they are stated here.
+ */
+const ForwardingHandler = DecoratorHandler as unknown as new (
+  handler: Dispatcher.DispatchHandlers,
+) => Dispatcher.DispatchHandlers & {
+  onConnect(abort: (error?: Error) => void, context?: object): void;
+};
+
+class StartByHandler extends ForwardingHandler {
+  constructor(
+    handler: Dispatcher.DispatchHandlers,
+    private readonly startBy: number,
+  ) {
+    super(handler);
+  }
+
+  override onConnect(abort: (error?: Error) => void, context?: object): void {
+    // Thrown, not passed to abort(): undici then fails just this request, before writing it, and keeps
+    // the connection (abort() would destroy it, and the next send would wait for a new one: late again).
+    if (performance.now() > this.startBy) {
+      throw new LateStartError('the request could not start within its throughput slot');
+    }
+    super.onConnect(abort, context);
+  }
 }
 
 async function postJsonWithPool(
   endpoint: GraphEndpoint,
   dispatcher: Dispatcher,
   body: string,
+  startBy: number,
 ): Promise<GraphCallResult> {
   let httpStatus: number | null = null;
   try {
-    const response = await undiciRequest(endpoint.url, {
+    const options: Parameters<typeof undiciRequest>[1] & { startBy: number } = {
       method: 'POST',
       headers: graphHeaders(endpoint.token, 'application/json'),
       body,
@@ -123,7 +184,10 @@ async function postJsonWithPool(
       // Together they bound the call like the fetch path's single timeout: waiting for headers, then for body bytes.
       headersTimeout: endpoint.timeoutMs,
       bodyTimeout: endpoint.timeoutMs,
-    });
+      // Read by refuseLateStarts (undici hands request options through to the dispatcher).
+      startBy,
+    };
+    const response = await undiciRequest(endpoint.url, options);
     httpStatus = response.statusCode;
     const text = await response.body.text();
     return interpretAnswer(
@@ -132,6 +196,7 @@ async function postJsonWithPool(
       endpoint.token,
     );
   } catch (error) {
+    if (error instanceof LateStartError) return { ok: false, failure: lateStartFailure(startBy) };
     const code = findErrorWithCode(error)?.code;
     const isTimeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
     const failure = isTimeout
@@ -269,6 +334,12 @@ function timeoutFailure(timeoutMs: number, httpStatus: number | null): SendFailu
     { kind: 'timeout', message: `no answer within ${timeoutMs} ms`, httpStatus, isAmbiguous: true },
     '',
   );
+}
+
+function lateStartFailure(startBy: number): SendFailure {
+  const lateMs = Math.max(0, performance.now() - startBy);
+  const message = `not sent: it would have started ${lateMs.toFixed(1)} ms after its throughput slot`;
+  return failure({ kind: 'late_start', message }, '');
 }
 
 /** Error codes that prove the request never left this process (DNS, refused or unreachable connect). */

@@ -44,6 +44,7 @@ export function classifyFailure(failure: SendFailure): FailureClass {
     case 'network':
     case 'timeout':
     case 'invalid_response':
+    case 'late_start':
       return 'transient';
     case 'http_error':
       return classifyByHttpStatus(failure.httpStatus);

@@ -38,6 +38,12 @@ export interface SendRequest {
   message: OutgoingMessage;
   /** Echoed by Meta in status webhooks (`biz_opaque_callback_data`); we put our message id here. */
   callbackData?: string;
+  /**
+   * performance.now() after which the request must not start going out (the throughput cap's slot ends
+   * then: ThroughputLimiter's `startBy`). Checked when the request would be written to a connection; past
+   * it nothing is written and the result is a `late_start` failure. Unset: no deadline.
+   */
+  startBy?: number;
 }
 
 export type SendResult =
@@ -64,8 +70,9 @@ export interface SendFailure {
    * - `invalid_response`: a 2xx answer we could not understand.
    * - `network`: the connection failed before an answer.
    * - `timeout`: no answer within the client's timeout (the request may have reached Meta).
+   * - `late_start`: not sent at all: it could not start by the request's `startBy` (never ambiguous).
    */
-  kind: 'graph_error' | 'http_error' | 'invalid_response' | 'network' | 'timeout';
+  kind: 'graph_error' | 'http_error' | 'invalid_response' | 'network' | 'timeout' | 'late_start';
   httpStatus: number | null;
   whatsappCode: number | null;
   /** Meta's message/title, or a short description of the transport failure. Never contains secrets. */

@@ -15,6 +15,7 @@ import {
   enqueueNotifications,
   isAcceptableEnd,
   loadAverage,
+  LOAD_API_KEY,
   makeWorkDir,
   prepareDatabase,
   readOutcomes,
@@ -85,6 +86,8 @@ export interface ScaleOutReport {
   capAllowance: number;
   /** Calendar seconds above the cap, and the most accepted in any two consecutive seconds. */
   secondsOverCap: number;
+  /** Sends that could not start within their throughput slot and took a new one (surviving processes). */
+  lateStarts: number;
   maxPerTwoSeconds: number;
   /** Full seconds at the cap (≥ 95 % of it), of the seconds the run took. */
   secondsNearCap: number;
@@ -108,6 +111,20 @@ export interface SandboxLag {
   secondsOver50Ms: number;
   /** The longest lag in each second above the cap and the second before it (a stall there counts late). */
   overCapSeconds: { second: number; accepted: number; lagMs: number; lagBeforeMs: number }[];
+}
+
+/** A counter's value summed over the servers' `/metrics` (processes that answer; a dead one counts 0). */
+async function sumCounter(urls: readonly string[], name: string): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const response = await fetch(`${url}/metrics`, { headers: { 'x-api-key': LOAD_API_KEY } }).catch(
+      () => null,
+    );
+    if (response === null || !response.ok) continue;
+    const line = (await response.text()).split('\n').find((text) => text.startsWith(`${name} `));
+    sum += Number(line?.slice(name.length + 1) ?? 0);
+  }
+  return sum;
 }
 
 export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutReport> {
@@ -229,6 +246,10 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
     await settle(async () => JSON.stringify(await statusCounts(database.db)), 1500, 60_000);
     await watch.stop();
 
+    const lateStarts = await sumCounter(
+      servers.filter((_, index) => index !== killIndex).map((server) => server.url),
+      'khk_whatsapp_late_starts_total',
+    );
     const rows = await readOutcomes(database.db);
     const badEnds = rows.filter((row) => !isAcceptableEnd(row) || row.status === 'failed');
     const stats = await control.stats();
@@ -288,6 +309,7 @@ export async function runScaleOut(options: ScaleOutOptions): Promise<ScaleOutRep
       maxPerSecond: Math.max(stats.maxPerSecond, ...watch.acceptedPerSecond.values()),
       capAllowance: options.maxMps + grantSize(options.maxMps),
       secondsOverCap: overCap.length,
+      lateStarts,
       maxPerTwoSeconds: Math.max(
         0,
         ...[...watch.acceptedPerSecond.entries()].map(
@@ -334,6 +356,6 @@ export function describeScaleOut(report: ScaleOutReport): string[] {
     report.webhooks === null
       ? '- Status webhooks: none.'
       : `- Status webhooks (sandbox → server-1): ${report.webhooks.eventsDelivered.toLocaleString('en-US')} statuses delivered in ${report.webhooks.outcomes.delivered.toLocaleString('en-US')} webhooks (${report.webhooks.posts.toLocaleString('en-US')} POSTs); outcomes ${JSON.stringify(report.webhooks.outcomes)}.`,
-    `- Cap: max **${report.maxPerSecond}** accepted in one calendar second (cap ${o.maxMps}; one limiter grant over it = ${report.capAllowance}); ${report.secondsOverCap} seconds above the cap; most in two consecutive seconds **${report.maxPerTwoSeconds}** (2 × cap = ${2 * o.maxMps}); ${report.secondsNearCap} of ${report.secondsMeasured} full seconds at ≥ 95 % of the cap; mean ${report.meanPerSecond.toFixed(1)}/s over them.`,
+    `- Cap: max **${report.maxPerSecond}** accepted in one calendar second (cap ${o.maxMps}; one limiter grant over it = ${report.capAllowance}); ${report.secondsOverCap} seconds above the cap; most in two consecutive seconds **${report.maxPerTwoSeconds}** (2 × cap = ${2 * o.maxMps}); ${report.secondsNearCap} of ${report.secondsMeasured} full seconds at ≥ 95 % of the cap; mean ${report.meanPerSecond.toFixed(1)}/s over them; ${report.lateStarts.toLocaleString('en-US')} sends could not start within their slot and took a new one (surviving processes).`,
   ];
 }
