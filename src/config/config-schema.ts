@@ -220,10 +220,10 @@ export const CONFIG_VARIABLES = {
   WEBHOOK_RATE_LIMIT_MAX: {
     kind: 'integer',
     min: 0,
-    default: '6000',
+    default: '30000',
     group: 'Security',
     description:
-      'Webhook deliveries per minute per client address, counted before the signature check (0 = off).',
+      'Webhook deliveries per minute per client address, counted before the signature check (0 = off). At the default cap Meta may post 3 statuses × 80 messages/s one by one: 14,400 a minute.',
   },
   TRUST_PROXY: {
     kind: 'string',

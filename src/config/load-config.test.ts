@@ -114,7 +114,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps /metrics and CORS closed and the webhook limit generous by default', () => {
-    expect(load({})).toMatchObject({ metricsPublic: false, corsOrigins: [], webhookRateLimitMax: 6000 });
+    expect(load({})).toMatchObject({ metricsPublic: false, corsOrigins: [], webhookRateLimitMax: 30000 });
     expect(
       load({
         METRICS_PUBLIC: 'true',

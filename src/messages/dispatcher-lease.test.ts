@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SendRequest, WhatsAppClient } from '../whatsapp/whatsapp-client.js';
 import { Dispatcher, MAX_LATE_STARTS } from './dispatcher.js';
@@ -32,6 +32,65 @@ function row(index: number, claimedAt: number): MessageRow {
   };
 }
 
+/** The outbox's methods the dispatcher calls here (the rest of the class is not needed), recording what it is told. */
+function fakeOutbox(options: {
+  claims: MessageRow[][];
+  completed: Completion[];
+  released: string[];
+  now: () => number;
+}): Outbox {
+  return {
+    claimDue: () => Promise.resolve(options.claims.shift() ?? []),
+    complete: (completion: Completion) => {
+      options.completed.push(completion);
+      return Promise.resolve(true);
+    },
+    reclaimExpiredLeases: () => Promise.resolve(0),
+    // Renewed once at start (the timer's next turn is after the test): until the claim's own expiry.
+    renewLeases: (_owner: string, _ids: readonly string[], leaseMs: number) =>
+      Promise.resolve(options.now() + leaseMs),
+    releaseClaims: (ids: readonly string[]) => {
+      options.released.push(...ids);
+      return Promise.resolve(ids.length);
+    },
+  } as unknown as Outbox;
+}
+
+/** Runs a dispatcher over `outbox` for 100 ms, then stops it. */
+async function runDispatcher(deps: {
+  outbox: Outbox;
+  client: WhatsAppClient;
+  limiter: ThroughputLimiter;
+  logger: Logger;
+  now: () => number;
+}): Promise<Dispatcher> {
+  const dispatcher = new Dispatcher(
+    {
+      outbox: deps.outbox,
+      client: deps.client,
+      limiter: deps.limiter,
+      notifier: { notify: () => undefined } as unknown as MessageNotifier,
+      logger: deps.logger,
+      clock: { now: deps.now },
+      random: () => 0.5,
+      windows: null,
+    },
+    {
+      owner: 'me',
+      concurrency: 10,
+      leaseMs: LEASE_MS,
+      maxAttempts: 10,
+      retryBaseMs: 1000,
+      pollIntervalMs: 20,
+      claimBatch: 10,
+    },
+  );
+  dispatcher.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await dispatcher.stop(1000);
+  return dispatcher;
+}
+
 describe('Dispatcher: claims and the throughput cap', () => {
   it('never starts a send whose claim is more than half gone while it waited for the cap', async () => {
     let now = 1_780_000_000_000;
@@ -39,22 +98,7 @@ describe('Dispatcher: claims and the throughput cap', () => {
     const sent: string[] = [];
     const completed: Completion[] = [];
     const released: string[] = [];
-    // The outbox's methods the dispatcher calls here; the rest of the class is not needed.
-    const outbox = {
-      claimDue: () => Promise.resolve(claims.shift() ?? []),
-      complete: (completion: Completion) => {
-        completed.push(completion);
-        return Promise.resolve(true);
-      },
-      reclaimExpiredLeases: () => Promise.resolve(0),
-      // Renewed once at start (the timer's next turn is after the test): until the claim's own expiry.
-      renewLeases: (_owner: string, _ids: readonly string[], leaseMs: number) =>
-        Promise.resolve(now + leaseMs),
-      releaseClaims: (ids: readonly string[]) => {
-        released.push(...ids);
-        return Promise.resolve(ids.length);
-      },
-    } as unknown as Outbox;
+    const outbox = fakeOutbox({ claims, completed, released, now: () => now });
     const client: WhatsAppClient = {
       sendMessage: (request: SendRequest) => {
         sent.push(request.callbackData ?? '');
@@ -71,30 +115,7 @@ describe('Dispatcher: claims and the throughput cap', () => {
     };
     const warnings: unknown[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
-    const dispatcher = new Dispatcher(
-      {
-        outbox,
-        client,
-        limiter,
-        notifier: { notify: () => undefined } as unknown as MessageNotifier,
-        logger,
-        clock: { now: () => now },
-        random: () => 0.5,
-        windows: null,
-      },
-      {
-        owner: 'me',
-        concurrency: 10,
-        leaseMs: LEASE_MS,
-        maxAttempts: 10,
-        retryBaseMs: 1000,
-        pollIntervalMs: 20,
-        claimBatch: 10,
-      },
-    );
-    dispatcher.start();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await dispatcher.stop(1000);
+    await runDispatcher({ outbox, client, limiter, logger, now: () => now });
 
     // Granted at +200 ms (800 ms of lease left) and +400 ms (600 ms): sent. At +600 ms only 400 ms was
     // left (no renewal since), less than half the lease: that send and the rest of the claim are handed
@@ -115,17 +136,7 @@ describe('Dispatcher: sends that miss their throughput slot', () => {
     const claims = [[row(0, now)]];
     const sends: { startBy: number | undefined }[] = [];
     const completed: Completion[] = [];
-    const outbox = {
-      claimDue: () => Promise.resolve(claims.shift() ?? []),
-      complete: (completion: Completion) => {
-        completed.push(completion);
-        return Promise.resolve(true);
-      },
-      reclaimExpiredLeases: () => Promise.resolve(0),
-      renewLeases: (_owner: string, _ids: readonly string[], leaseMs: number) =>
-        Promise.resolve(now + leaseMs),
-      releaseClaims: () => Promise.resolve(0),
-    } as unknown as Outbox;
+    const outbox = fakeOutbox({ claims, completed, released: [], now: () => now });
     const client: WhatsAppClient = {
       sendMessage: (request: SendRequest) => {
         sends.push({ startBy: request.startBy });
@@ -153,30 +164,8 @@ describe('Dispatcher: sends that miss their throughput slot', () => {
     const limiter: ThroughputLimiter = {
       acquire: () => Promise.resolve({ count: 1, startBy: [++grants * 1000] }),
     };
-    const dispatcher = new Dispatcher(
-      {
-        outbox,
-        client,
-        limiter,
-        notifier: { notify: () => undefined } as unknown as MessageNotifier,
-        logger: pino({ level: 'silent' }),
-        clock: { now: () => now },
-        random: () => 0.5,
-        windows: null,
-      },
-      {
-        owner: 'me',
-        concurrency: 10,
-        leaseMs: LEASE_MS,
-        maxAttempts: 10,
-        retryBaseMs: 1000,
-        pollIntervalMs: 20,
-        claimBatch: 10,
-      },
-    );
-    dispatcher.start();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await dispatcher.stop(1000);
+    const logger = pino({ level: 'silent' });
+    const dispatcher = await runDispatcher({ outbox, client, limiter, logger, now: () => now });
     return { sends, completed, grants, lateStarts: dispatcher.lateStarts };
   }
 

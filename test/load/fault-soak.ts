@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FaultMix } from '../../src/sandbox/scenarios.js';
 import { mixScenarios } from '../../src/sandbox/scenarios.js';
 import { startSandbox } from '../../src/sandbox/start-sandbox.js';
+import type { WebhookCounts } from '../../src/sandbox/webhook-sender.js';
 import {
   countBy,
   distribution,
@@ -98,6 +99,8 @@ export interface FaultSoakReport {
   attemptsPerSecond: Distribution;
   acceptedPerSecondMax: number;
   webhookFaultsApplied: Record<string, number>;
+  /** The sandbox's status webhooks to the server (each refused one is retried, then counted failed). */
+  webhooks: WebhookCounts | null;
 }
 
 export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoakReport> {
@@ -205,6 +208,7 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
         attemptsSeries.length > 0 ? attemptsSeries : [stats.maxAttemptsPerSecond],
       ),
       acceptedPerSecondMax: Math.max(0, ...watch.acceptedPerSecond.values()),
+      webhooks: sandbox.state.stats().webhooks,
       webhookFaultsApplied: Object.fromEntries(
         sandbox.state.listWebhookFaults().map((fault) => [fault.mode, fault.applied]),
       ),
@@ -236,6 +240,9 @@ export function describeFaultSoak(report: FaultSoakReport): string[] {
       .join(
         ', ',
       )}; status webhooks duplicated ${((o.webhookDuplicate ?? 0.1) * 100).toFixed(0)} %, messages with reordered statuses ${((o.webhookReorder ?? 0.1) * 100).toFixed(0)} % (applied: ${JSON.stringify(report.webhookFaultsApplied)}).`,
+    report.webhooks === null
+      ? '- Status webhooks: none.'
+      : `- Status webhooks (sandbox → server, one status per POST): ${report.webhooks.eventsDelivered.toLocaleString('en-US')} statuses delivered in ${report.webhooks.posts.toLocaleString('en-US')} POSTs; outcomes ${JSON.stringify(report.webhooks.outcomes)}.`,
     `- Enqueue ${report.enqueueSeconds.toFixed(1)} s; drained (nothing queued/sending/retrying) ${report.drainSeconds.toFixed(1)} s after the first request.`,
     `- Final statuses: ${JSON.stringify(report.statuses)}; failed by reason: ${JSON.stringify(report.failedBy)}.`,
     `- Bad endings (lost, stuck, or failed for a non-permanent reason): **${report.badEnds}**${report.badEndIds.length > 0 ? ` (${report.badEndIds.join(', ')})` : ''}; recorded sent without a sandbox accept: **${report.sentWithoutAccept}**.`,
