@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 import { ensureFirstAdmin } from './ensure-first-admin.js';
 import { verifyPassword } from './password.js';
 import { SessionStore } from './session-store.js';
@@ -14,8 +15,7 @@ describe('users and sessions', () => {
 
   beforeEach(async () => {
     now = Date.UTC(2026, 10, 30, 12);
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
   });
   afterEach(async () => {
     await database.close();

@@ -2,7 +2,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserStore } from '../auth/user-store.js';
 import { verifyPassword } from '../auth/password.js';
-import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 import { systemClock } from '../shared/clock.js';
 import { runCreateUser } from './create-user.js';
 
@@ -20,8 +21,7 @@ function tty(): Readable & { isTTY: boolean } {
 describe('keyhomekey create-user', () => {
   let database: Database;
   beforeEach(async () => {
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
   });
   afterEach(async () => {
     await database.close();

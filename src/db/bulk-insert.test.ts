@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BulkInsert } from './bulk-insert.js';
-import { migrateToLatest, openDatabase, type Database } from './database.js';
+import type { Database } from './database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 
 describe('BulkInsert', () => {
   let database: Database;
 
   beforeEach(async () => {
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
   });
   afterEach(async () => {
     await database.close();

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 import { Outbox } from './outbox.js';
 
 const LEASE_MS = 1000;
@@ -11,8 +12,7 @@ describe('Outbox leases', () => {
 
   beforeEach(async () => {
     now = Date.UTC(2026, 10, 30, 12);
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
     outbox = new Outbox(database.db, 'sqlite', '100000000000555', { now: () => now });
     for (let i = 0; i < 4; i++) {
       await outbox.enqueue({

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 import { createLogger } from '../shared/logger.js';
 import { lookupDirectoryIfNeeded, matchProvider, type MatchDeps, type MatchInput } from './match-provider.js';
 import type { DirectoryEntry, ProviderDirectory } from './provider-directory.js';
@@ -16,8 +17,7 @@ describe('matchProvider', () => {
   let deps: MatchDeps;
 
   beforeEach(async () => {
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
     now = Date.UTC(2026, 0, 1);
     logs = [];
     directoryCalls = 0;

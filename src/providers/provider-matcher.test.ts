@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { openMemoryDatabase } from '../../test/helpers/memory-database.js';
 import { AppError } from '../shared/error-codes.js';
 import { createLogger } from '../shared/logger.js';
 import type { DirectoryEntry } from './provider-directory.js';
@@ -16,8 +17,7 @@ describe('createProviderMatcher (findMatch before the transaction, adopt inside 
   let now: number;
 
   beforeEach(async () => {
-    database = openDatabase({ url: null, sqliteFile: ':memory:' });
-    await migrateToLatest(database);
+    database = await openMemoryDatabase();
     now = Date.UTC(2026, 0, 1);
     directoryAnswer = [];
     events = [];
