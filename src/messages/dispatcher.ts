@@ -163,10 +163,7 @@ export class Dispatcher {
         grant = await this.deps.limiter.acquire(rows.length - next, this.abort.signal);
       } catch (error) {
         if (this.abort.signal.aborted) return; // stopping: the leases hand these rows back
-        this.deps.logger.error(
-          { event: 'dispatcher.limiter_failed', err: error },
-          'throughput limiter failed',
-        );
+        this.logLimiterFailure(error);
         await this.idle(1000);
         continue;
       }
@@ -383,16 +380,15 @@ export class Dispatcher {
         const grant = await this.deps.limiter.acquire(1, this.abort.signal);
         deadline = lateStarts + 1 >= MAX_LATE_STARTS ? null : (grant.startBy[0] ?? null);
       } catch (error) {
-        if (!this.abort.signal.aborted) {
-          this.deps.logger.error(
-            { event: 'dispatcher.limiter_failed', err: error },
-            'throughput limiter failed',
-          );
-        }
+        if (!this.abort.signal.aborted) this.logLimiterFailure(error);
         await this.deps.outbox.releaseClaims([row.id], this.options.owner).catch(() => 0);
         return null;
       }
     }
+  }
+
+  private logLimiterFailure(error: unknown): void {
+    this.deps.logger.error({ event: 'dispatcher.limiter_failed', err: error }, 'throughput limiter failed');
   }
 
   private async reportFailure(row: MessageRow, error: MessageError, fallbackQueued: boolean): Promise<void> {

@@ -129,8 +129,8 @@ type TimedRequestOptions = Dispatcher.DispatchOptions & { startBy?: number };
 /**
  * An undici interceptor: a request with a `startBy` is checked at `onConnect`, which undici calls right
  * before it writes the request to a connection (after any wait for a free or new connection). Past the
- * deadline it is aborted there, before a byte is written, so it cannot reach Meta late and crowd the
- * next second of the cap.
+ * deadline it fails there (StartByHandler), before a byte is written, so it cannot reach Meta late and
+ * crowd the next second of the cap.
  */
 function refuseLateStarts(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
   return (options: TimedRequestOptions, handler) => {
