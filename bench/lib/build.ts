@@ -9,6 +9,8 @@ export interface Build {
   root: string;
   serveScript: string;
   bareScript: string;
+  /** Bare Fastify + the outbox's group-committed insert: the floor of the notify scenario. */
+  outboxScript: string;
   clientCostScript: string;
   /** The seed-style server (Graph call inside the request, no outbox) of the `seed` scenario. */
   seedScript: string;
@@ -38,7 +40,7 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     JSON.stringify({
       extends: path.join(repoRoot, 'tsconfig.json'),
       compilerOptions: { noEmit: false, outDir, rootDir: repoRoot, sourceMap: false, incremental: false },
-      files: ['serve.ts', 'bare-serve.ts', 'client-cost.ts', 'seed-serve.ts'].map((file) =>
+      files: ['serve.ts', 'bare-serve.ts', 'outbox-serve.ts', 'client-cost.ts', 'seed-serve.ts'].map((file) =>
         path.join(repoRoot, 'bench', file),
       ),
       include: [],
@@ -57,7 +59,7 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     });
   });
   const dispose = (): void => rmSync(root, { recursive: true, force: true });
-  const scripts = ['serve', 'bare-serve', 'client-cost', 'seed-serve'].map((name) =>
+  const scripts = ['serve', 'bare-serve', 'outbox-serve', 'client-cost', 'seed-serve'].map((name) =>
     path.join(outDir, `bench/${name}.js`),
   );
   // Exit 2 = type errors, JavaScript emitted anyway (as `tsc` does by default); the run goes on and says so.
@@ -70,6 +72,7 @@ export async function buildServers(repoRoot: string): Promise<Build> {
     root: outDir,
     serveScript: path.join(outDir, 'bench/serve.js'),
     bareScript: path.join(outDir, 'bench/bare-serve.js'),
+    outboxScript: path.join(outDir, 'bench/outbox-serve.js'),
     clientCostScript: path.join(outDir, 'bench/client-cost.js'),
     seedScript: path.join(outDir, 'bench/seed-serve.js'),
     ms: performance.now() - started,

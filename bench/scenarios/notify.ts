@@ -1,8 +1,11 @@
 /**
  * (a) POST /api/whatsapp/notify with `Prefer: respond-async` at 50 connections against a bare Fastify
- * route on the same machine in the same run; then durability: kill -9 right after the load and
- * count rows against 2xx responses, and kill -9 in the middle of a load and look up every 202's id.
+ * route on the same machine in the same run (and, to tell the costs apart, the bare route plus only the
+ * outbox's durable insert, and notify without the dispatcher); then durability: kill -9 right after the
+ * load and count rows against 2xx responses, and kill -9 in the middle of a load and look up every
+ * 202's id.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Instance } from 'autocannon';
 import { cpuMeter, startServerChild } from '../lib/children.js';
@@ -77,6 +80,8 @@ const ROUNDS = 3;
 
 interface Round {
   bare: Measured;
+  /** Bare Fastify + the outbox's group-committed insert, nothing else (bench/outbox-serve.ts). */
+  floor: Measured;
   notify: Measured;
   requestPathOnly: Measured;
   /** Rows after a kill -9 right after the notify run, against its 2xx (warm-up + run). */
@@ -111,6 +116,29 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
         body: BODY,
       });
       ctx.log(`    ${fmtInt(bare.result.requestsPerSec)} req/s, p99 ${bare.result.latencyP99} ms`);
+
+      ctx.log('  diagnostic: bare Fastify + the outbox insert (group commit), nothing else');
+      const floorDir = path.join(ctx.workDir, `floor-${round}`);
+      mkdirSync(floorDir, { recursive: true });
+      const floorChild = await startServerChild({
+        script: ctx.build.outboxScript,
+        env: { NODE_ENV: 'production' },
+        cwd: floorDir,
+        logFile: path.join(floorDir, 'server.log'),
+      });
+      let floor: Measured;
+      try {
+        floor = await measure(ctx, floorChild.pid, {
+          url: floorChild.url,
+          path: '/floor',
+          connections: CONNECTIONS,
+          headers: {},
+          body: BODY,
+        });
+      } finally {
+        await floorChild.kill9();
+      }
+      ctx.log(`    ${fmtInt(floor.result.requestsPerSec)} req/s, p99 ${floor.result.latencyP99} ms`);
 
       ctx.log('  notify (SQLite, dispatcher running at the default 80/s)');
       const server = await startBenchServer(ctx, {
@@ -151,7 +179,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
         `    ${fmtInt(requestPathOnly.result.requestsPerSec)} req/s, p99 ${requestPathOnly.result.latencyP99} ms`,
       );
       const rows = Object.values(rowsByStatus).reduce((a, b) => a + b, 0);
-      rounds.push({ bare, notify, requestPathOnly, rows, rowsByStatus });
+      rounds.push({ bare, floor, notify, requestPathOnly, rows, rowsByStatus });
     }
 
     // kill -9 while 50 connections are mid-request; every 202 id must be in the database afterwards.
@@ -165,11 +193,12 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
   const quietRatios = rounds.map(
     (r) => r.requestPathOnly.result.requestsPerSec / r.bare.result.requestsPerSec,
   );
+  const floorRatios = rounds.map((r) => r.floor.result.requestsPerSec / r.bare.result.requestsPerSec);
   const ratio = median(ratios);
   // The round whose ratio is the median gives the other figures, so they belong together.
   const middle = rounds[ratios.indexOf(ratio)] ?? rounds[0];
   if (middle === undefined) throw new Error('no round was measured');
-  const { bare, notify, requestPathOnly, rowsByStatus: rowsAfterKill } = middle;
+  const { bare, floor, notify, requestPathOnly, rowsByStatus: rowsAfterKill } = middle;
   const notifyP99s = rounds.map((r) => r.notify.result.latencyP99);
   const worstP99 = Math.max(...notifyP99s);
   const totalRows = middle.rows;
@@ -239,6 +268,21 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
   }
   figures.push(
     {
+      label: `diagnostic, bare Fastify + the outbox insert only: req/s (÷ bare; every round: ${floorRatios.map((r) => fmt(r, 2)).join(', ')})`,
+      value: `${fmtInt(floor.result.requestsPerSec)} (${fmt(floor.result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
+      othersCpu: floor.load.otherCores,
+    },
+    {
+      label: 'diagnostic, bare Fastify + the outbox insert only: p50 / p99 latency',
+      value: `${floor.result.latencyP50} / ${floor.result.latencyP99} ms`,
+      othersCpu: floor.load.otherCores,
+    },
+    {
+      label: 'diagnostic, bare Fastify + the outbox insert only: server CPU per request',
+      value: `${fmt(floor.cpuMs, 3)} ms = ${fmt(floor.cpuMs / bare.cpuMs, 1)} × bare`,
+      othersCpu: floor.load.otherCores,
+    },
+    {
       label: `diagnostic, dispatcher not started: notify req/s (÷ bare; every round: ${quietRatios.map((r) => fmt(r, 2)).join(', ')})`,
       value: `${fmtInt(requestPathOnly.result.requestsPerSec)} (${fmt(requestPathOnly.result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
       othersCpu: requestPathOnly.load.otherCores,
@@ -269,12 +313,13 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
     title,
     ran: [
       `autocannon programmatic API in the orchestrator process, ${CONNECTIONS} connections, pipelining 1, a ${ctx.quick ? 2 : 3} s warm-up then a ${ctx.quick ? 4 : 10} s measured run against each target; same JSON body (${BODY.length} bytes) to both.`,
-      `${rounds.length} round(s) of bare → notify → notify without the dispatcher, each notify run on a fresh server; the ratio reported is the median round's (this machine's speed drifts over minutes, so runs seconds apart are compared, not runs a minute apart).`,
+      `${rounds.length} round(s) of bare → bare + outbox insert → notify → notify without the dispatcher, each on a fresh server; the ratio reported is the median round's (this machine's speed drifts over minutes, so runs seconds apart are compared, not runs a minute apart).`,
       'Bare route: `Fastify()` with one `POST /bare` → `{ok:true}` in its own child process.',
       'Service: `bench/serve.ts` compiled with tsc and run with `node` in a child process (what `main.ts` does: buildApp from the environment, listen, start the dispatcher); NODE_ENV=production, LOG_LEVEL=warn (JSON to a log file), embedded SQLite in a fresh DATA_DIR, API key auth on, rate-limit hook on with RATE_LIMIT_MAX=1e9 so it never refuses the one bench key.',
       'Dispatcher started as in production (WHATSAPP_MAX_MPS=80, DISPATCH_CONCURRENCY=64), cloud mode pointed at the sandbox (cap 80/s) running in the orchestrator process: the backlog grows while the dispatcher drains 80/s, as in a real burst.',
       'Durability: SIGKILL of the server right after the run, then the SQLite file opened from the orchestrator (WAL recovery as on restart) and rows counted; then a fresh server, a load whose 202 bodies are collected, SIGKILL mid-load, and every 202 id looked up.',
       'Diagnostic (no goal): the same notify measurement on a fresh server whose dispatcher is not started, to tell the request path from the dispatcher.',
+      'Diagnostic (no goal), the floor: `bench/outbox-serve.ts`, the bare route plus `Outbox.enqueue` (the group-committed SQLite insert notify makes) and a 202 with the id; no API key, rate limit, validation, phone parsing, metrics, logging, security headers or dispatcher. bare ÷ floor is what the durable write costs on this machine; floor ÷ notify is what the rest of the service costs.',
     ],
     figures,
     notes,
