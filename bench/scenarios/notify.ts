@@ -267,36 +267,8 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
     });
   }
   figures.push(
-    {
-      label: `diagnostic, bare Fastify + the outbox insert only: req/s (÷ bare; every round: ${floorRatios.map((r) => fmt(r, 2)).join(', ')})`,
-      value: `${fmtInt(floor.result.requestsPerSec)} (${fmt(floor.result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
-      othersCpu: floor.load.otherCores,
-    },
-    {
-      label: 'diagnostic, bare Fastify + the outbox insert only: p50 / p99 latency',
-      value: `${floor.result.latencyP50} / ${floor.result.latencyP99} ms`,
-      othersCpu: floor.load.otherCores,
-    },
-    {
-      label: 'diagnostic, bare Fastify + the outbox insert only: server CPU per request',
-      value: `${fmt(floor.cpuMs, 3)} ms = ${fmt(floor.cpuMs / bare.cpuMs, 1)} × bare`,
-      othersCpu: floor.load.otherCores,
-    },
-    {
-      label: `diagnostic, dispatcher not started: notify req/s (÷ bare; every round: ${quietRatios.map((r) => fmt(r, 2)).join(', ')})`,
-      value: `${fmtInt(requestPathOnly.result.requestsPerSec)} (${fmt(requestPathOnly.result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
-      othersCpu: requestPathOnly.load.otherCores,
-    },
-    {
-      label: 'diagnostic, dispatcher not started: p50 / p99 latency',
-      value: `${requestPathOnly.result.latencyP50} / ${requestPathOnly.result.latencyP99} ms`,
-      othersCpu: requestPathOnly.load.otherCores,
-    },
-    {
-      label: 'diagnostic, dispatcher not started: server CPU per request',
-      value: `${fmt(requestPathOnly.cpuMs, 3)} ms = ${fmt(requestPathOnly.cpuMs / bare.cpuMs, 1)} × bare`,
-      othersCpu: requestPathOnly.load.otherCores,
-    },
+    ...diagnosticFigures('bare Fastify + the outbox insert only', 'req/s', floor, floorRatios, bare),
+    ...diagnosticFigures('dispatcher not started', 'notify req/s', requestPathOnly, quietRatios, bare),
   );
   notes.push(
     `CPU per request = the server process's user+system CPU over the measured run (/proc/PID/stat) ÷ responses. It depends little on contention: one uncontended core would give notify about ${fmtInt(1000 / notify.cpuMs)} req/s (${fmtInt(1000 / requestPathOnly.cpuMs)} without the dispatcher) and the bare route ${fmtInt(1000 / bare.cpuMs)} req/s.`,
@@ -325,6 +297,37 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
     notes,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * A diagnostic server's req/s (÷ bare, with every round's ratio), latency and CPU per request: no goals.
+ * `rateLabel` names the rate (`req/s`, or `notify req/s` where the server is the service itself).
+ */
+function diagnosticFigures(
+  name: string,
+  rateLabel: string,
+  measured: Measured,
+  ratios: number[],
+  bare: Measured,
+): Figure[] {
+  const { result, cpuMs, load } = measured;
+  return [
+    {
+      label: `diagnostic, ${name}: ${rateLabel} (÷ bare; every round: ${ratios.map((r) => fmt(r, 2)).join(', ')})`,
+      value: `${fmtInt(result.requestsPerSec)} (${fmt(result.requestsPerSec / bare.result.requestsPerSec, 2)})`,
+      othersCpu: load.otherCores,
+    },
+    {
+      label: `diagnostic, ${name}: p50 / p99 latency`,
+      value: `${result.latencyP50} / ${result.latencyP99} ms`,
+      othersCpu: load.otherCores,
+    },
+    {
+      label: `diagnostic, ${name}: server CPU per request`,
+      value: `${fmt(cpuMs, 3)} ms = ${fmt(cpuMs / bare.cpuMs, 1)} × bare`,
+      othersCpu: load.otherCores,
+    },
+  ];
 }
 
 function statusLine(result: LoadResult): string {
