@@ -8,7 +8,13 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/load-config.js';
-import { isDatabaseReady, migrateToLatest, openDatabase, type Database } from './db/database.js';
+import {
+  isDatabaseReady,
+  migrateToLatest,
+  openDatabase,
+  type Database,
+  type DatabaseOptions,
+} from './db/database.js';
 import { buildHttpApp } from './http/build-http-app.js';
 import { listenOrigins, type SessionAuth } from './http/plugins/session-auth.js';
 import { userRoutes } from './http/routes/users/index.js';
@@ -101,7 +107,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
 
-  const database = openDatabase({
+  const databaseOptions: DatabaseOptions = {
     url: config.databaseUrl,
     sqliteFile: path.join(config.dataDir, 'keyhomekey.db'),
     ...(options.pgSchema === undefined ? {} : { pgSchema: options.pgSchema }),
@@ -110,8 +116,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
         { event: 'db.connection_lost', err: error },
         'database connection lost; reconnecting on demand',
       ),
+  };
+  if (config.databaseUrl !== null) {
+    // A migration may run longer than the serving pool's statement timeout (an index on a large table):
+    // it gets a connection of its own with no limit.
+    const migrating = openDatabase({ ...databaseOptions, pgPoolSize: 1 });
+    try {
+      await migrateToLatest(migrating, options.pgSchema);
+    } finally {
+      await migrating.close();
+    }
+  }
+  const database = openDatabase({
+    ...databaseOptions,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
   });
-  await migrateToLatest(database, options.pgSchema);
+  if (config.databaseUrl === null) await migrateToLatest(database);
 
   // The in-process sandbox sends its webhooks to this app; the port is known once the app listens.
   const selfUrl = { webhook: '' };

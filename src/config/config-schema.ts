@@ -53,6 +53,14 @@ export const CONFIG_VARIABLES = {
     description:
       'postgres://… for PostgreSQL (Supabase included); default: SQLite file DATA_DIR/keyhomekey.db.',
   },
+  DATABASE_STATEMENT_TIMEOUT_MS: {
+    kind: 'integer',
+    min: 0,
+    default: '15000',
+    group: 'Database',
+    description:
+      'PostgreSQL: a statement that runs longer (waiting for a lock included) is cancelled and its request answers 503; 0 = no limit. Migrations run without it.',
+  },
   WHATSAPP_MODE: {
     kind: 'enum',
     values: ['cloud', 'sandbox'],

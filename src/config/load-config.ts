@@ -13,6 +13,8 @@ export interface Config {
   readonly dataDir: string;
   /** `postgres://…`, or null for the embedded SQLite database in `dataDir`. */
   readonly databaseUrl: string | null;
+  /** PostgreSQL's statement_timeout for the serving pool (0 = none). */
+  readonly databaseStatementTimeoutMs: number;
   readonly whatsapp: {
     readonly mode: 'cloud' | 'sandbox';
     readonly token: string | null;
@@ -188,6 +190,7 @@ export function loadConfig(options: { env: Env; cwd: string; readDotenvFiles?: b
     isProduction,
     dataDir,
     databaseUrl,
+    databaseStatementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS'),
     whatsapp: {
       mode,
       token,

@@ -14,6 +14,10 @@ describe('classifyDatabaseError', () => {
     ['57P02 crash_shutdown', withCode('57P02')],
     ['57P03 cannot_connect_now', withCode('57P03', 'the database system is starting up')],
     ['53300 too_many_connections', withCode('53300')],
+    [
+      '57014 query_canceled (statement_timeout)',
+      withCode('57014', 'canceling statement due to statement timeout'),
+    ],
     ['08006 connection_failure', withCode('08006')],
     ['08001 unable to connect', withCode('08001')],
     ['08P01 protocol violation (class 08)', withCode('08P01')],

@@ -27,9 +27,10 @@ const SOCKET_CODES = new Set([
 
 /**
  * PostgreSQL SQLSTATEs meaning "not now": admin_shutdown, crash_shutdown, cannot_connect_now,
- * too_many_connections. Class 08 (connection exception) is matched as a class.
+ * too_many_connections, and query_canceled (statement_timeout: a statement stuck behind a lock or on an
+ * overloaded server). Class 08 (connection exception) is matched as a class.
  */
-const PG_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const PG_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
 
 /** pg and pg-pool report a lost or never-made connection with these messages and no code. */
 const UNAVAILABLE_MESSAGES = [

@@ -40,6 +40,11 @@ export interface DatabaseOptions {
   sqliteFile: string;
   /** PostgreSQL schema to use (created if missing); tests use one per file. */
   pgSchema?: string;
+  /**
+   * PostgreSQL: the server cancels a statement that runs longer (a lock wait included), so a stuck query
+   * fails (503) and frees its connection instead of holding it and its request. 0 or absent: no limit.
+   */
+  statementTimeoutMs?: number;
   pgPoolSize?: number;
   /** How long a query waits for a new connection before failing (503, not a hung request). */
   pgConnectTimeoutMs?: number;
@@ -107,6 +112,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfi
 function openPostgres(options: DatabaseOptions): Database {
   const url = options.url ?? '';
   const schema = options.pgSchema;
+  const timeoutMs = Math.floor(options.statementTimeoutMs ?? 0);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.pgPoolSize ?? 10,
@@ -122,6 +128,11 @@ function openPostgres(options: DatabaseOptions): Database {
   pool.on('error', () => undefined);
   pool.on('connect', (client) => {
     client.on('error', (error) => options.onConnectionError?.(error));
+    // A SET on each new connection, not a startup parameter: poolers such as PgBouncer refuse the
+    // connection when the startup packet carries settings they do not know. pg runs a client's queries in
+    // order, so this one runs before the first query the pool hands the client out for. Any role may set
+    // it, so it fails only with the connection, and then that first query fails as well.
+    if (timeoutMs > 0) client.query(`set statement_timeout = ${timeoutMs}`).catch(() => undefined);
   });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   return {

@@ -80,7 +80,11 @@ export const ERROR_CODES = {
     status: 502,
     description: "Meta refused the message for good; `details.whatsappCode` is Meta's code.",
   },
-  database_unavailable: { status: 503, description: 'The database cannot be reached; retry later.' },
+  database_unavailable: {
+    status: 503,
+    description:
+      'The database cannot be reached, or a statement outlasted DATABASE_STATEMENT_TIMEOUT_MS; retry later.',
+  },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
