@@ -10,6 +10,7 @@ import { grantSize } from '../../src/messages/throughput-limiter.js';
 import { SandboxControlClient } from '../../src/sandbox/sandbox-client.js';
 import { senderLabel } from '../../src/sandbox/send-stats.js';
 import type { WebhookCounts } from '../../src/sandbox/webhook-sender.js';
+import { metricValue, parsePrometheus } from '../helpers/prometheus.js';
 import {
   countBy,
   enqueueNotifications,
@@ -121,8 +122,7 @@ async function sumCounter(urls: readonly string[], name: string): Promise<number
       () => null,
     );
     if (response === null || !response.ok) continue;
-    const line = (await response.text()).split('\n').find((text) => text.startsWith(`${name} `));
-    sum += Number(line?.slice(name.length + 1) ?? 0);
+    sum += metricValue(parsePrometheus(await response.text()), name);
   }
   return sum;
 }
