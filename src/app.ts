@@ -117,21 +117,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
         'database connection lost; reconnecting on demand',
       ),
   };
-  if (config.databaseUrl !== null) {
+  const database = openDatabase({
+    ...databaseOptions,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+  });
+  if (database.dialect === 'postgres') {
     // A migration may run longer than the serving pool's statement timeout (an index on a large table):
-    // it gets a connection of its own with no limit.
+    // it gets a connection of its own with no limit. The serving pool connects only on its first query.
     const migrating = openDatabase({ ...databaseOptions, pgPoolSize: 1 });
     try {
       await migrateToLatest(migrating, options.pgSchema);
     } finally {
       await migrating.close();
     }
+  } else {
+    await migrateToLatest(database);
   }
-  const database = openDatabase({
-    ...databaseOptions,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-  });
-  if (config.databaseUrl === null) await migrateToLatest(database);
 
   // The in-process sandbox sends its webhooks to this app; the port is known once the app listens.
   const selfUrl = { webhook: '' };
