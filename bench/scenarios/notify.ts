@@ -40,12 +40,11 @@ interface Measured {
   warmup2xx: number;
 }
 
+/** A load run's options but its length (measure() runs a warm-up and the measured run). */
+type LoadSpec = Omit<Parameters<typeof runLoad>[0], 'durationSec'>;
+
 /** Warm-up, a (bounded) wait for a quiet machine, then the measured run with CPU meters around it. */
-async function measure(
-  ctx: BenchContext,
-  pid: number,
-  load: Omit<Parameters<typeof runLoad>[0], 'durationSec'>,
-): Promise<Measured> {
+async function measure(ctx: BenchContext, pid: number, load: LoadSpec): Promise<Measured> {
   const warm = await runLoad({ ...load, durationSec: ctx.quick ? 2 : 3 });
   await awaitQuiet(ctx);
   const meter = cpuMeter(pid);
@@ -61,7 +60,12 @@ async function measure(
   };
 }
 
-function notifyLoad(url: string): Omit<Parameters<typeof runLoad>[0], 'durationSec'> {
+/** The same body and connections to a route that needs no headers (the bare and floor servers). */
+function plainLoad(url: string, route: string): LoadSpec {
+  return { url, path: route, connections: CONNECTIONS, headers: {}, body: BODY };
+}
+
+function notifyLoad(url: string): LoadSpec {
   return {
     url,
     path: '/api/whatsapp/notify',
@@ -108,13 +112,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
   try {
     for (let round = 1; round <= roundCount; round++) {
       ctx.log(`  round ${round} of ${roundCount}: bare Fastify route`);
-      const bare = await measure(ctx, bareChild.pid, {
-        url: bareChild.url,
-        path: '/bare',
-        connections: CONNECTIONS,
-        headers: {},
-        body: BODY,
-      });
+      const bare = await measure(ctx, bareChild.pid, plainLoad(bareChild.url, '/bare'));
       ctx.log(`    ${fmtInt(bare.result.requestsPerSec)} req/s, p99 ${bare.result.latencyP99} ms`);
 
       ctx.log('  diagnostic: bare Fastify + the outbox insert (group commit), nothing else');
@@ -128,13 +126,7 @@ export async function run(ctx: BenchContext): Promise<ScenarioReport> {
       });
       let floor: Measured;
       try {
-        floor = await measure(ctx, floorChild.pid, {
-          url: floorChild.url,
-          path: '/floor',
-          connections: CONNECTIONS,
-          headers: {},
-          body: BODY,
-        });
+        floor = await measure(ctx, floorChild.pid, plainLoad(floorChild.url, '/floor'));
       } finally {
         await floorChild.kill9();
       }
@@ -354,12 +346,8 @@ async function killDuringLoad(
   try {
     let instance: Instance | null = null;
     const loadDone = runLoad({
-      url: server.child.url,
-      path: '/api/whatsapp/notify',
-      connections: CONNECTIONS,
+      ...notifyLoad(server.child.url),
       durationSec: killAfterMs / 1000 + 5,
-      headers: { 'x-api-key': BENCH_API_KEY, prefer: 'respond-async' },
-      body: BODY,
       onStart: (started) => {
         instance = started;
       },
