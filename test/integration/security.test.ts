@@ -19,12 +19,11 @@ describe('security headers, CORS closed by default, body limits, 500s without in
   });
 
   it.each([
-    ['an API answer', 'GET', '/api/messages'],
-    ['a refusal', 'POST', '/api/whatsapp/notify'],
     ['an unknown route', 'GET', '/nowhere'],
     ['the health check', 'GET', '/healthz'],
-  ])('puts the security headers on %s', async (_name, method, path) => {
-    const res = await t.request(method, path, method === 'POST' ? { body: {} } : {});
+    ['the API docs', 'GET', '/docs/static/index.html'],
+  ])("puts helmet's document headers on %s", async (_name, method, path) => {
+    const res = await t.request(method, path);
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("img-src 'self' data: blob:");
@@ -36,8 +35,32 @@ describe('security headers, CORS closed by default, body limits, 500s without in
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
+
+  it.each([
+    ['an API answer', 'GET', '/api/messages'],
+    ['a refusal', 'POST', '/api/whatsapp/notify'],
+    ['an unknown API route', 'GET', '/api/nowhere'],
+  ])(
+    'puts the API headers on %s: nothing cached, nothing allowed, no framing',
+    async (_name, method, path) => {
+      const res = await t.request(method, path, method === 'POST' ? { body: {} } : {});
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+      expect(res.headers.get('x-powered-by')).toBeNull();
+      // helmet's document-only headers stay on documents (ADR 0014).
+      for (const name of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control']) {
+        expect(res.headers.get(name), name).toBeNull();
+      }
+    },
+  );
 
   it('keeps the API docs working under the policy: no inline scripts, assets from the same origin', async () => {
     const page = await fetch(`${t.url}/docs/static/index.html`);

@@ -602,6 +602,11 @@ describe.each(DIALECTS)('tickets on %s', (dialect) => {
             media.contentType === 'text/plain' ? 'text/plain; charset=utf-8' : media.contentType,
           );
           expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+          // A photo of someone's home: never cached; opened on its own, it may load nothing (ADR 0014).
+          expect(file.headers.get('cache-control')).toBe('no-store');
+          expect(file.headers.get('content-security-policy')).toBe(
+            "default-src 'none'; frame-ancestors 'none'",
+          );
           dispositions.push(file.headers.get('content-disposition'));
         }
         // An ASCII fallback, and the exact name RFC 5987-encoded (attr-chars only: no raw ' ( ) *).

@@ -48,16 +48,39 @@ export function helmetHeaders(): Readonly<Record<string, string>> {
 }
 
 /**
- * Security headers on every response (helmet), and CORS closed unless CORS_ORIGINS lists origins: with
- * none, no response carries Access-Control-Allow-Origin, so browsers on other sites cannot read answers.
+ * The headers of every answer under /api: JSON, a refusal, or a ticket's file. OWASP's REST Security Cheat
+ * Sheet lists what an API answer needs; helmet's other headers steer how a browser renders a document
+ * (COOP, Origin-Agent-Cluster, DNS prefetch, IE download and Flash policies, the XSS auditor) and do nothing
+ * for JSON (ADR 0014). Against the document set: nothing is cached (`no-store`: the answers hold phone
+ * numbers, addresses and photos), the CSP allows nothing at all, and no frame may hold an answer, same
+ * origin included.
+ */
+export const API_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+/** Whether a request is for the JSON API (its answers take API_HEADERS, everything else helmet's set). */
+export function isApiPath(url: string): boolean {
+  return url.startsWith('/api/') || url === '/api' || url.startsWith('/api?');
+}
+
+/**
+ * Security headers on every response: API_HEADERS under /api, helmet's for everything else (the web app,
+ * /docs, the health checks, the webhook). CORS stays closed unless CORS_ORIGINS lists origins: with none,
+ * no response carries Access-Control-Allow-Origin, so browsers on other sites cannot read answers.
  */
 export async function registerSecurityHeaders(
   app: FastifyInstance,
   options: { corsOrigins: readonly string[] },
 ): Promise<void> {
-  const headers = helmetHeaders();
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+  const documentHeaders = helmetHeaders();
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(isApiPath(request.url) ? API_HEADERS : documentHeaders);
     done();
   });
   if (options.corsOrigins.length > 0) {
