@@ -75,10 +75,10 @@ describe.skipIf(!hasPostgres)('a message and its timeline come from one snapshot
 
     expect(plugin.fired).toBe(true);
     expect(view?.status).toBe('queued');
-    expect(view?.events.map((event) => event.status)).toEqual(['queued']);
+    expect(view?.events?.map((event) => event.status)).toEqual(['queued']);
     // The change is there for the next read, status and timeline together.
     const after = await new MessageStore(database.db).get(row.id);
     expect(after?.status).toBe('failed');
-    expect(after?.events.map((event) => event.status)).toEqual(['queued', 'failed']);
+    expect(after?.events?.map((event) => event.status)).toEqual(['queued', 'failed']);
   });
 });
