@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { newestFirstPage } from '../db/newest-first-page.js';
+import { readSnapshot } from '../db/read-snapshot.js';
 import type { DatabaseSchema } from '../db/schema.js';
 import type { OutgoingMessageKind } from '../whatsapp/whatsapp-client.js';
 import {
@@ -34,25 +35,21 @@ export class MessageStore {
   /**
    * One message with its timeline, both read from one snapshot. Read apart, a status change committed
    * between the two reads (a webhook: `failed` and its `fallback_queued`, in one transaction) showed the
-   * new events beside the old status. Repeatable read on PostgreSQL; SQLite's read transaction is a
-   * snapshot already (WAL), and Kysely's SQLite driver ignores the level.
+   * new events beside the old status.
    */
   async get(id: string): Promise<MessageView | null> {
-    return this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const row = await trx.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
-        if (row === undefined) return null;
-        const events = await trx
-          .selectFrom('message_events')
-          .select(['status', 'at', 'detail'])
-          .where('message_id', '=', id)
-          // The order we learned of events (UUIDv7 ids); `at` is each event's own time (Meta's, to the second).
-          .orderBy('id')
-          .execute();
-        return { ...toMessageView(row), events: messageTimeline(row, events) };
-      });
+    return readSnapshot(this.db, async (trx) => {
+      const row = await trx.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      if (row === undefined) return null;
+      const events = await trx
+        .selectFrom('message_events')
+        .select(['status', 'at', 'detail'])
+        .where('message_id', '=', id)
+        // The order we learned of events (UUIDv7 ids); `at` is each event's own time (Meta's, to the second).
+        .orderBy('id')
+        .execute();
+      return { ...toMessageView(row), events: messageTimeline(row, events) };
+    });
   }
 
   /** Newest first; the cursor is the last item's (created_at, id). */

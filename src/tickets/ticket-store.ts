@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { newestFirstPage } from '../db/newest-first-page.js';
+import { readSnapshot } from '../db/read-snapshot.js';
 import type { DatabaseSchema, TicketMediaTable, TicketsTable } from '../db/schema.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -146,15 +147,23 @@ export class TicketStore {
     return row ?? null;
   }
 
-  /** The whole ticket: provider, media, notifications with their timelines, history. */
+  /**
+   * The whole ticket: provider, media, notifications with their timelines, history, all read from one
+   * snapshot. Read apart, on several pooled connections, a change committed meanwhile (an accept: status,
+   * history and assignment in one transaction) could show in some parts and not others.
+   */
   async get(id: string): Promise<TicketView | null> {
-    const row = await this.getRow(id);
+    return readSnapshot(this.db, (trx) => this.readView(trx, id));
+  }
+
+  private async readView(trx: Db, id: string): Promise<TicketView | null> {
+    const row = await this.getRow(id, trx);
     if (row === null) return null;
     const [providers, media, notifications, history, assignment] = await Promise.all([
-      this.providersById(row.provider_id === null ? [] : [row.provider_id]),
-      this.mediaOf(id),
-      this.notifications(id),
-      this.db
+      this.providersById(row.provider_id === null ? [] : [row.provider_id], trx),
+      this.mediaOf(id, trx),
+      this.notifications(id, trx),
+      trx
         .selectFrom('ticket_events')
         .selectAll()
         .where('ticket_id', '=', id)
@@ -163,7 +172,7 @@ export class TicketStore {
         .execute(),
       row.current_assignment_id === null
         ? null
-        : this.db
+        : trx
             .selectFrom('assignments')
             .selectAll()
             .where('id', '=', row.current_assignment_id)
@@ -196,9 +205,9 @@ export class TicketStore {
     return { items: page.map((r) => this.toView(r, providers)), nextCursor };
   }
 
-  private async notifications(ticketId: string): Promise<TicketNotificationView[]> {
+  private async notifications(ticketId: string, executor: Db): Promise<TicketNotificationView[]> {
     // Only what we sent: the provider's replies are linked to the ticket too, but are not notifications.
-    const messages = await this.db
+    const messages = await executor
       .selectFrom('messages')
       .selectAll()
       .where('ticket_id', '=', ticketId)
@@ -207,7 +216,7 @@ export class TicketStore {
       .orderBy('id')
       .execute();
     if (messages.length === 0) return [];
-    const events = await this.db
+    const events = await executor
       .selectFrom('message_events')
       .selectAll()
       .where(
@@ -242,9 +251,12 @@ export class TicketStore {
     });
   }
 
-  private async providersById(ids: string[]): Promise<Map<string, TicketProviderView>> {
+  private async providersById(
+    ids: string[],
+    executor: Db = this.db,
+  ): Promise<Map<string, TicketProviderView>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db
+    const rows = await executor
       .selectFrom('providers')
       .selectAll()
       .where('id', 'in', [...new Set(ids)])
